@@ -1,0 +1,194 @@
+"""Numbers with their scale, currency or unit, qualifier and a dollar conversion in parentheses.
+
+One pass of a bounded number regex over the text finds every numeral; the words around each one
+are read with anchored regexes on short windows, so the work per numeral is constant and the
+whole pass is linear even on megabytes of digits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from .fx import CurrencyTable
+
+AmountKind = Literal["money", "volume", "percent", "points"]
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """A quantity in the text: [start, end) covers qualifier, currency, number, scale, unit and any conversion."""
+
+    start: int
+    end: int
+    num_start: int
+    num_end: int
+    value: float
+    unit: str
+    kind: AmountKind
+    qualifier: str | None = None
+    usd_value: float | None = None
+
+
+# A numeral: optional sign, digits with optional thousands separators, optional decimals. Bounded.
+_NUM = re.compile(
+    r"(?<![A-Za-z0-9.,_])(?:[-−](?=\d))?(?:\d{1,3}(?:,\d{3}){1,6}(?![\d,])|\d{1,18}(?!\d))(?:\.\d{1,12}(?!\d))?"
+)
+
+_EN_SCALES = {
+    "trillion": 1e12, "tr": 1e12, "trn": 1e12, "tn": 1e12,
+    "billion": 1e9, "bn": 1e9, "b": 1e9, "bln": 1e9,
+    "million": 1e6, "mln": 1e6, "mn": 1e6, "m": 1e6,
+    "thousand": 1e3, "k": 1e3,
+}
+_ZH_SCALES = {"万亿": 1e12, "千亿": 1e11, "百亿": 1e10, "十亿": 1e9, "亿": 1e8, "千万": 1e7, "百万": 1e6, "万": 1e4, "千": 1e3}
+_SCALE = re.compile(
+    r"(?:\s{0,2}(?P<en>trillion|billion|million|thousand|trn|tr|tn|bln|bn|mln|mn|b|m|k)(?![A-Za-z0-9])\.?"
+    r"|\s{0,2}(?P<zh>万亿|千亿|百亿|十亿|亿|千万|百万|万|千)(?P<zhq>余|多)?)",
+    re.IGNORECASE,
+)
+_PERCENT = re.compile(
+    r"\s{0,2}(?:(?P<pp>percentage[\s-]points?|pct[\s-]points?|个百分点|百分点|basis points|bps)"
+    r"|(?P<pct>%|percent(?![A-Za-z])|per[\s-]cent(?![A-Za-z])|pct(?![A-Za-z])|pc(?![A-Za-z])))",
+    re.IGNORECASE,
+)
+# Units of physical volume (unit word -> unit written into the fact). Longest first.
+_UNITS = [
+    ("barrels of oil equivalent", "boe"), ("twenty-foot equivalent units", "TEU"), ("metric tonnes", "tonnes"),
+    ("metric tons", "tonnes"), ("cubic metres", "cubic metres"), ("cubic meters", "cubic metres"),
+    ("cubic feet", "cubic feet"), ("kilowatt-hours", "kWh"), ("kilowatt hours", "kWh"), ("kwh", "kWh"),
+    ("tonnes", "tonnes"), ("tonne", "tonnes"), ("tons", "tonnes"), ("ton", "tonnes"), ("teus", "TEU"), ("teu", "TEU"),
+    ("barrels", "barrels"), ("barrel", "barrels"), ("bbl", "barrels"), ("boe", "boe"), ("units", "units"),
+    ("vehicles", "vehicles"), ("cars", "vehicles"),
+    ("千瓦时", "kWh"), ("标准箱", "TEU"), ("标箱", "TEU"), ("立方米", "cubic metres"), ("吨", "tonnes"), ("桶", "barrels"),
+    ("辆", "vehicles"), ("台", "units"),
+]
+_UNIT = re.compile(
+    r"\s{0,2}(?:" + "|".join(re.escape(u) + (r"(?![A-Za-z])" if u.isascii() else "") for u, _ in _UNITS) + ")",
+    re.IGNORECASE,
+)
+_UNIT_MAP = {u.lower(): v for u, v in _UNITS}
+_QUALIFIER = re.compile(
+    r"(?P<q>more than|over|nearly|almost|about|around|approximately|approx\.|roughly|some|at least|up to|"
+    r"less than|close to|in excess of|an estimated|逾|超过|超|近|约|将近|接近|大约|不少于|不低于)"
+    r"\s{0,2}(?:\w{0,3}\$|€|£|¥|RMB|CNY|USD|EUR|人民币)?\s{0,2}\Z",
+    re.IGNORECASE,
+)
+_OPEN_PAREN = re.compile(r"\s{0,2}[(（]\s{0,2}(?:about |around |approximately |roughly |or |some |nearly |约)?\s{0,2}")
+_CLOSE_PAREN = re.compile(r"\s{0,2}[)）]")
+
+
+class AmountParser:
+    """Finds amounts in text using the currency table's prefixes and names."""
+
+    def __init__(self, currencies: CurrencyTable) -> None:
+        self._fx = currencies
+        prefixes = sorted(currencies.prefixes(), key=len, reverse=True)
+        self._prefix = re.compile(
+            r"(?:(?<![A-Za-z])(?:" + "|".join(re.escape(p) for p in prefixes) + r"))\s{0,2}\Z"
+        )
+        names = sorted(currencies.names(), key=len, reverse=True)
+        self._name = re.compile(
+            r"\s{0,2}(?:"
+            + "|".join(re.escape(n).replace(r"\ ", r"\s{1,2}") + (r"(?![A-Za-z])" if n.isascii() else "") for n in names)
+            + ")",
+            re.IGNORECASE,
+        )
+
+    def find(self, text: str, start: int = 0, end: int | None = None) -> list[Amount]:
+        """All amounts in text[start:end], dollar conversions in parentheses folded into the amount before them."""
+        end = len(text) if end is None else end
+        raw: list[Amount] = []
+        for m in _NUM.finditer(text, start, end):
+            amount = self._read(text, m.start(), m.end(), end)
+            if amount is not None:
+                raw.append(amount)
+        return _fold_conversions(text, raw)
+
+    def _read(self, text: str, s: int, e: int, limit: int) -> Amount | None:
+        digits = text[s:e].replace(",", "").replace("−", "-")
+        try:
+            value = float(digits)
+        except ValueError:
+            return None
+        pos = e
+        # Percentages and percentage points come straight after the number.
+        pm = _PERCENT.match(text, pos, limit)
+        if pm:
+            kind: AmountKind = "points" if pm.group("pp") else "percent"
+            return Amount(s, pm.end(), s, e, value, "percent", kind, self._qualifier(text, s))
+        qualifier_after = None
+        sm = _SCALE.match(text, pos, limit)
+        if sm:
+            word = sm.group("en") or sm.group("zh")
+            scale = _EN_SCALES.get(word.lower()) if sm.group("en") else _ZH_SCALES[word]
+            # Single-letter scales ("5m", "3b") only when written right after the digits.
+            if sm.group("en") and len(word) == 1 and sm.start("en") != pos:
+                scale = None
+            if scale is not None:
+                value *= scale
+                pos = sm.end()
+                if sm.group("zhq"):
+                    qualifier_after = sm.group("zhq")
+        elif text.startswith(("余", "多"), pos):
+            qualifier_after = text[pos]
+            pos += 1
+        unit: str | None = None
+        kind = "money"
+        pre = self._prefix.search(text, max(0, s - 8), s)
+        begin = s
+        if pre:
+            unit = self._fx.code_for_prefix(pre.group().strip())
+            begin = pre.start()
+        nm = self._name.match(text, pos, limit)
+        if nm:
+            code = self._fx.code_for_name(nm.group().strip())
+            if unit is None or code == unit or code is None:
+                unit = unit or code
+                pos = nm.end()
+                # "亿元人民币": the currency may be written twice.
+                again = self._name.match(text, pos, limit)
+                if again and self._fx.code_for_name(again.group().strip()) == unit:
+                    pos = again.end()
+        if unit is None:
+            um = _UNIT.match(text, pos, limit)
+            if not um:
+                return None
+            unit = _UNIT_MAP[um.group().strip().lower()]
+            kind = "volume"
+            pos = um.end()
+        qualifier = self._qualifier(text, begin) or qualifier_after
+        if qualifier:
+            q = _QUALIFIER.search(text, max(0, begin - 24), begin)
+            if q and q.group("q") == qualifier:
+                begin = q.start()
+        if qualifier_after and qualifier == qualifier_after:
+            qualifier = {"余": "more than", "多": "more than"}[qualifier_after]
+        return Amount(begin, pos, s, e, value, unit, kind, qualifier)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _qualifier(text: str, s: int) -> str | None:
+        q = _QUALIFIER.search(text, max(0, s - 24), s)
+        return q.group("q").lower() if q and q.group("q").isascii() else (q.group("q") if q else None)
+
+
+def _fold_conversions(text: str, amounts: list[Amount]) -> list[Amount]:
+    """Fold "X yuan ($Y)" into one amount with usd_value Y; the parenthesised amount is not a figure."""
+    out: list[Amount] = []
+    i = 0
+    while i < len(amounts):
+        a = amounts[i]
+        if a.kind == "money" and i + 1 < len(amounts):
+            b = amounts[i + 1]
+            op = _OPEN_PAREN.match(text, a.end)
+            if op and b.kind == "money" and op.end() >= b.start - 1 and b.start >= a.end:
+                cl = _CLOSE_PAREN.match(text, b.end)
+                if cl and b.start - a.end <= 20:
+                    usd = b.value if b.unit == "USD" and a.unit != "USD" else a.usd_value
+                    out.append(replace(a, end=cl.end(), usd_value=usd))
+                    i += 2
+                    continue
+        out.append(a)
+        i += 1
+    return out

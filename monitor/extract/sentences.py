@@ -1,0 +1,111 @@
+"""Text normalisation and sentence splitting with character offsets into the original text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Full-width digits and punctuation -> ASCII, one character for one so offsets stay valid.
+_FULLWIDTH = str.maketrans(
+    "０１２３４５６７８９．，％＄：（）－～／＋",
+    "0123456789.,%$:()-~/+",
+)
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def normalize(text: str) -> str:
+    """Same-length copy of text with full-width digits and signs made ASCII (offsets unchanged)."""
+    return text.translate(_FULLWIDTH)
+
+
+def detect_lang(text: str) -> str:
+    """'zh' when CJK characters make up a fair share of the letters, else 'en'."""
+    sample = text[:5000]
+    cjk = len(_CJK.findall(sample))
+    latin = len(_LATIN.findall(sample))
+    return "zh" if cjk and cjk * 3 >= latin else "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence: [start, end) offsets in the text, its paragraph number, and whether it is the title."""
+
+    start: int
+    end: int
+    paragraph: int
+    is_title: bool = False
+
+
+# Words whose trailing period does not end a sentence.
+_ABBREV = frozenset(
+    "u.s mr mrs ms dr st no nos co corp inc ltd jan feb mar apr jun jul aug sep sept oct nov dec vs etc e.g i.e "
+    "gov govt dept approx est fig jr sr prof gen rep sen bros plc a.m p.m u.k u.n".split()
+)
+# Candidate sentence ends: CJK enders, Latin enders followed by space, or line breaks. Bounded, linear.
+_END = re.compile(r"[。！？!?]+[”\"’')）]?|\.(?=[\s\"”)’]|$)[\"”’)]?|\n")
+_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]{0,12})$")
+_MAX_SENTENCE = 2000  # very long "sentences" are cut so per-sentence work stays bounded
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Split text into sentences (and paragraphs at line breaks); the first short line is the title."""
+    out: list[Sentence] = []
+    paragraph = 0
+    start = 0
+    n = len(text)
+
+    def emit(s: int, e: int) -> None:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        while e - s > _MAX_SENTENCE:
+            cut = _soft_cut(text, s, s + _MAX_SENTENCE)
+            out.append(Sentence(s, cut, paragraph))
+            s = cut
+            while s < e and text[s].isspace():
+                s += 1
+        if e > s:
+            out.append(Sentence(s, e, paragraph))
+
+    for m in _END.finditer(text):
+        tok = m.group()
+        if tok == "\n":
+            emit(start, m.start())
+            start = m.end()
+            paragraph += 1
+            continue
+        if tok[0] == ".":
+            before = _WORD_BEFORE.search(text, max(0, m.start() - 13), m.start())
+            if before and before.group(1).lower().rstrip(".") in _ABBREV:
+                nxt = text[m.end():m.end() + 3].lstrip()
+                # "U.S. dollars", "Aug. 28": an abbreviation ends a sentence only before a capitalised word.
+                if not nxt or not nxt[0].isupper() or before.group(1).lower() in ("u.s", "no", "u.k"):
+                    continue
+            if before and len(before.group(1)) == 1 and before.group(1).isupper():
+                continue  # initials: "J. Smith"
+            nxt = text[m.end():m.end() + 2].lstrip()
+            if m.start() > 0 and text[m.start() - 1].isdigit() and not (nxt and nxt[0].isascii() and nxt[0].isupper()):
+                continue  # list markers "1. ..." and numbers, unless a capitalised sentence follows
+            nxt = text[m.end():m.end() + 2].lstrip()
+            if nxt and (nxt[0].islower() or nxt[0].isdigit()):
+                continue
+        emit(start, m.end())
+        start = m.end()
+    emit(start, n)
+    if out:
+        first = out[0]
+        line_end = text.find("\n", first.start)
+        is_line = line_end == -1 or line_end >= first.end
+        if is_line and "\n" in text and first.end - first.start <= 200 and text[first.end - 1] not in ".。":
+            out[0] = Sentence(first.start, first.end, first.paragraph, True)
+    return out
+
+
+def _soft_cut(text: str, s: int, e: int) -> int:
+    """A cut point near e at a space or comma, so an overlong sentence splits between words."""
+    for i in range(e, max(s + 1, e - 200), -1):
+        if text[i - 1] in " ,，;；":
+            return i
+    return e

@@ -1,0 +1,217 @@
+"""feedparser -> typed entries with clean text. `parse_feed` never raises."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from datetime import datetime
+from typing import Any
+
+import feedparser
+from pydantic import BaseModel, Field
+
+from monitor.article_text import _codec, choose_charset, declared_charset, html_to_text, plain_to_text
+from monitor.entries import content_hash, make_entry_id, normalise_link
+from monitor.fetch import FetchResult
+
+__all__ = ["FeedEntry", "ParsedFeed", "parse_feed", "entry_from_feedparser", "normalise_link", "html_to_text"]
+
+log = logging.getLogger(__name__)
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LETTER = re.compile(r"[^\W\d_]")
+_HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.I | re.S)
+
+
+class FeedEntry(BaseModel):
+    """One feed item with plain-text fields and a stable identity."""
+
+    entry_id: str
+    link: str | None = None
+    title: str = ""
+    published: datetime | None = Field(default=None, description="UTC, naive")
+    summary_text: str = ""
+    content_text: str = ""
+    has_full_content: bool = False
+    content_hash: str
+    lang: str | None = None
+
+
+class ParsedFeed(BaseModel):
+    """A parsed feed: entries, feed metadata, and an error when nothing usable came out."""
+
+    entries: list[FeedEntry] = Field(default_factory=list)
+    title: str | None = None
+    link: str | None = None
+    ttl_minutes: int | None = None
+    version: str | None = None
+    encoding: str | None = None
+    bozo: bool = False
+    error: str | None = None
+    warning: str | None = None
+
+
+def _text_of(detail: Any, fallback: str | None = None) -> str:
+    """Plain text of a feedparser text construct ({'type', 'value'}), by its declared type."""
+    value = (detail or {}).get("value", fallback) if isinstance(detail, dict) else fallback
+    if not value:
+        return ""
+    kind = (detail or {}).get("type", "text/html") if isinstance(detail, dict) else "text/html"
+    return plain_to_text(value) if kind == "text/plain" else html_to_text(value)
+
+
+def _lang(tag: str | None) -> str | None:
+    """Primary language subtag, lowercase: 'zh-CN' -> 'zh'."""
+    if not tag or not isinstance(tag, str):
+        return None
+    primary = re.split(r"[-_]", tag.strip().lower(), maxsplit=1)[0]
+    return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
+
+
+def _guess_lang(text: str) -> str | None:
+    """'zh' when most letters are CJK; we only guess what the extractors need to know."""
+    sample = text[:2000]
+    letters = len(_LETTER.findall(sample))
+    return "zh" if letters and len(_CJK.findall(sample)) / letters > 0.3 else None
+
+
+def _published(entry: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        parsed = entry.get(key)
+        if parsed:
+            try:
+                return datetime(*parsed[:6])  # feedparser's parsed times are already UTC
+            except (TypeError, ValueError):
+                continue
+    return None
+
+
+def _best_content(entry: Any) -> str:
+    """Text of the longest content block (content:encoded / atom:content)."""
+    texts = [_text_of(c) for c in entry.get("content") or [] if isinstance(c, dict)]
+    return max(texts, key=len, default="")
+
+
+def entry_from_feedparser(entry: Any, *, feed_name: str, feed_lang: str | None = None) -> FeedEntry:
+    """Build a FeedEntry from one feedparser entry dict."""
+    title = _text_of(entry.get("title_detail"), entry.get("title"))
+    # feedparser copies atom:content into `summary` when there is no summary: only a
+    # summary_detail means the feed really gave one.
+    summary = _text_of(entry.get("summary_detail")) if entry.get("summary_detail") else ""
+    content = _best_content(entry)
+    text = content if len(content) > len(summary) else summary
+    link = normalise_link(entry.get("link") or "") or None
+    details = [entry.get("title_detail"), entry.get("summary_detail"), *(entry.get("content") or [])]
+    declared = next((_lang(d.get("language")) for d in details if isinstance(d, dict) and _lang(d.get("language"))), None)
+    return FeedEntry(
+        entry_id=make_entry_id(entry.get("id"), link, title, text, feed_name=feed_name),
+        link=link,
+        title=title,
+        published=_published(entry),
+        summary_text=summary or text,
+        content_text=text,
+        has_full_content=bool(content) and len(content) > len(summary),
+        content_hash=content_hash(title, text),
+        lang=declared or _lang(feed_lang) or _guess_lang(title + "\n" + text),
+    )
+
+
+def _feedparser_headers(result: FetchResult) -> dict[str, str]:
+    """Response headers for feedparser: lowercase, body already decoded, right charset.
+
+    feedparser lets a charset in Content-Type override the document's own declaration. Servers
+    often label GBK/Big5 feeds ISO-8859-1, so when the body declares an encoding that decodes it
+    cleanly we drop the header charset and let the declaration rule.
+    """
+    headers = {k.lower(): v for k, v in result.headers.items() if k.lower() not in ("content-encoding", "content-length")}
+    headers["content-location"] = result.url
+    header_cs, declared = result.charset, declared_charset(result.body or b"")
+    if header_cs and declared and _codec(header_cs) != _codec(declared):
+        if choose_charset(result.body or b"", header_cs, declared) == _codec(declared):
+            headers["content-type"] = re.sub(r";\s*charset\s*=\s*[^;]*", "", headers.get("content-type", ""), flags=re.I)
+    return headers
+
+
+def _ttl(feed: Any) -> int | None:
+    try:
+        ttl = int(str(feed.get("ttl", "")).strip())
+    except ValueError:
+        return None
+    return ttl if ttl > 0 else None
+
+
+def _no_entries_error(result: FetchResult, parsed: Any) -> str | None:
+    """Why a feed without entries is unusable, or None for a valid empty feed."""
+    body = result.body or b""
+    exc = parsed.get("bozo_exception")
+    if not body.strip():
+        return f"empty body from {result.url}: the server sent nothing; check the feed URL"
+    if not parsed.get("version"):
+        if result.content_type in ("text/html", "application/xhtml+xml") or _HTML_START.match(body[:2048]):
+            return (f"not a feed: got HTML from {result.url} (Content-Type {result.content_type or 'unknown'}): "
+                    "this is a web page; use the address of its RSS or Atom feed")
+    line = getattr(exc, "getLineNumber", lambda: None)() if exc is not None else None
+    if line is not None:
+        if not body.lstrip(b"\xef\xbb\xbf").startswith(b"<?xml"):
+            line = max(1, line - 1)  # feedparser prepended an XML declaration line
+        return f"malformed XML at line {line} in {result.url}: {getattr(exc, 'getMessage', lambda: exc)()}"
+    if not parsed.get("version"):
+        return f"not a feed: {result.url} has no RSS, Atom or RDF root element; check the feed URL"
+    return None
+
+
+def parse_feed(result: FetchResult, feed_name: str) -> ParsedFeed:
+    """Parse a fetched feed into typed entries. Never raises.
+
+    `error` is set when there are no entries and the document is not a valid empty feed; a feed
+    with XML errors whose entries were recovered keeps them, with a `warning`.
+    """
+    if result.status != "ok":
+        return ParsedFeed(error=result.error or f"nothing to parse from {result.url}: {result.status}")
+    try:
+        return _parse(result, feed_name)
+    except Exception as exc:  # noqa: BLE001 - one broken feed must not stop the others
+        log.exception("feed %s: parser failure", feed_name)
+        return ParsedFeed(bozo=True, error=f"could not parse the feed from {result.url}: {exc!r}")
+
+
+def _parse(result: FetchResult, feed_name: str) -> ParsedFeed:
+    body = result.body or b""
+    # sanitize_html=False: we turn everything into plain text ourselves and drop script/style
+    # content with a real HTML parser; feedparser's sanitiser leaks script bodies on broken markup.
+    parsed = feedparser.parse(io.BytesIO(body), response_headers=_feedparser_headers(result), sanitize_html=False)
+    feed = parsed.get("feed", {})
+    entries: list[FeedEntry] = []
+    skipped = 0
+    for raw in parsed.get("entries", []):
+        try:
+            entry = entry_from_feedparser(raw, feed_name=feed_name, feed_lang=feed.get("language"))
+        except Exception as exc:  # noqa: BLE001 - skip one odd entry, keep the rest
+            skipped += 1
+            log.warning("feed %s: skipped an entry: %r", feed_name, exc)
+            continue
+        if entry.title or entry.link or entry.content_text:
+            entries.append(entry)
+        else:  # nothing a reader or the extractors could use
+            skipped += 1
+    out = ParsedFeed(
+        entries=entries,
+        title=_text_of(feed.get("title_detail"), feed.get("title")) or None,
+        link=normalise_link(feed.get("link") or "") or None,
+        ttl_minutes=_ttl(feed),
+        version=parsed.get("version") or None,
+        encoding=parsed.get("encoding") or None,
+        bozo=bool(parsed.get("bozo")),
+    )
+    if not entries and not skipped:
+        out.error = _no_entries_error(result, parsed)
+    elif not entries:
+        out.error = f"all {skipped} entries of {result.url} were unusable (no title, link or text)"
+    problems = []
+    if out.bozo:
+        problems.append(f"XML problems ({parsed.get('bozo_exception')})")
+    if skipped and entries:
+        problems.append(f"{skipped} empty or broken entries skipped")
+    if out.error is None and problems:
+        out.warning = f"feed {result.url}: {'; '.join(problems)}; {len(entries)} entries kept"
+    return out

@@ -1,0 +1,149 @@
+"""Poll one feed: fetch, parse, ingest each entry in its own transaction, record feed health.
+
+Validators (ETag, Last-Modified) are saved only after every entry is committed, so a crash
+mid-poll means the next poll fetches the same entries again and re-processing them is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from monitor.article_text import fetch_full_text
+from monitor.config import FeedConfig
+from monitor.feeds import FeedEntry, parse_feed
+from monitor.fetch import next_poll_delay
+from monitor.ingest import ingest_entry
+from monitor.runtime import Runtime
+from storage import articles as article_store
+from storage import feeds as feed_store
+from storage.db import session_scope
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PollReport:
+    """The outcome of one poll, for logs, metrics and `once`."""
+
+    feed: str
+    status: str  # ok | not_modified | error | skipped
+    entries: int = 0
+    new_articles: int = 0
+    figures: int = 0
+    contracts: int = 0
+    alerts: int = 0
+    entry_errors: int = 0
+    baseline: bool = False
+    error: str | None = None
+
+
+def _full_text_for(rt: Runtime, feed: FeedConfig, entry: FeedEntry) -> str | None:
+    wants = feed.full_text or not entry.has_full_content
+    if not wants or not entry.link or not entry.link.startswith(("http://", "https://")):
+        return None
+    if feed.is_local and not feed.full_text:
+        return None  # offline feeds carry their text; never reach out for them
+    with session_scope(rt.db) as session:
+        known = article_store.find_article(session, uid=entry.entry_id, link=entry.link, content_hash=entry.content_hash)
+    return None if known is not None else fetch_full_text(rt.fetcher, entry.link)
+
+
+def _delay(feed: FeedConfig, errors: int, retry_after: float | None = None, max_age: float | None = None,
+           ttl: int | None = None) -> timedelta:
+    return timedelta(seconds=next_poll_delay(
+        feed.interval.total_seconds(), consecutive_errors=errors, retry_after=retry_after, max_age=max_age,
+        ttl_minutes=ttl,
+        min_interval_s=feed.min_interval.total_seconds() if feed.min_interval else None,
+        max_interval_s=feed.max_interval.total_seconds() if feed.max_interval else None,
+    ))
+
+
+def _not_before(feed: FeedConfig, now: datetime, delay: timedelta) -> datetime | None:
+    # Only a feed asking for more than its interval (TTL, max-age) delays the next scheduled poll.
+    return now + delay if delay > feed.interval else None
+
+
+def _record_error(rt: Runtime, feed: FeedConfig, error: str, now: datetime, retry_after: float | None = None) -> PollReport:
+    with session_scope(rt.db) as session:
+        state = feed_store.get_feed_state(session, feed.name, feed.url)
+        delay = _delay(feed, state.consecutive_errors + 1, retry_after)
+        feed_store.record_error(state, now=now, error=error, next_poll_after=now + delay)
+        errors = state.consecutive_errors
+    log.warning("feed %s (%s) failed (%d in a row, next try in %s): %s", feed.name, feed.url, errors, delay, error)
+    return PollReport(feed=feed.name, status="error", error=error)
+
+
+def poll_feed(rt: Runtime, feed: FeedConfig, *, now: datetime | None = None, force: bool = False) -> PollReport:
+    """Poll one feed once. Never raises for feed problems: they are recorded and reported.
+
+    Without `force`, the poll first takes the feed's lease, so several instances sharing a
+    database poll each feed once per interval between them.
+    """
+    now = now or utcnow()
+    if not force:
+        with session_scope(rt.db) as session:
+            lease = timedelta(seconds=rt.config.fetch.deadline * 3 + 60)
+            if not feed_store.claim_poll(session, feed.name, feed.url, rt.owner, now, lease, feed.interval * 0.5):
+                return PollReport(feed=feed.name, status="skipped")
+    try:
+        return _poll(rt, feed, now, force)
+    finally:
+        if not force:
+            with session_scope(rt.db) as session:
+                feed_store.release_poll(session, feed.name, rt.owner)
+
+
+def _poll(rt: Runtime, feed: FeedConfig, now: datetime, force: bool) -> PollReport:
+    with session_scope(rt.db) as session:
+        state = feed_store.get_feed_state(session, feed.name, feed.url)
+        etag, last_modified, first = state.etag, state.last_modified, state.last_success is None
+        not_before = state.next_poll_after
+    if not_before and now < not_before and not force:  # backing off, or the feed asked us to wait
+        return PollReport(feed=feed.name, status="skipped")
+    result = rt.fetcher.fetch(feed.url, etag=etag, last_modified=last_modified, allow_file=feed.is_local)
+    if result.status == "error":
+        return _record_error(rt, feed, result.error or "fetch failed", now, result.retry_after)
+    if result.status == "not_modified":
+        with session_scope(rt.db) as session:
+            state = feed_store.get_feed_state(session, feed.name, feed.url)
+            feed_store.record_success(state, now=now, etag=etag, last_modified=last_modified, new_entries=0,
+                                      next_poll_after=_not_before(feed, now, _delay(feed, 0, max_age=result.max_age)))
+        return PollReport(feed=feed.name, status="not_modified")
+    parsed = parse_feed(result, feed.name)
+    if parsed.error and not parsed.entries:
+        return _record_error(rt, feed, f"{feed.url}: {parsed.error}", now)
+    first_poll_mode = feed.first_poll or rt.config.alerts.first_poll
+    report = _ingest_all(rt, feed, parsed.entries, now, alerting=not first or first_poll_mode == "alert")
+    with session_scope(rt.db) as session:
+        state = feed_store.get_feed_state(session, feed.name, feed.url)
+        feed_store.record_success(state, now=now, etag=result.etag, last_modified=result.last_modified,
+                                  new_entries=report.new_articles,
+                                  next_poll_after=_not_before(feed, now, _delay(feed, 0, max_age=result.max_age, ttl=parsed.ttl_minutes)))
+    log.info("poll %s: %d entries, %d new articles, %d figures, %d contracts, %d alerts%s",
+             feed.name, report.entries, report.new_articles, report.figures, report.contracts, report.alerts,
+             " (first poll: facts recorded as baseline, no alerts)" if report.baseline else "")
+    return report
+
+
+def _ingest_all(rt: Runtime, feed: FeedConfig, entries: list[FeedEntry], now: datetime, *, alerting: bool) -> PollReport:
+    report = PollReport(feed=feed.name, status="ok", entries=len(entries), baseline=not alerting)
+    engine = rt.rulebook.engine
+    # Oldest first, so baselines build up in publication order.
+    for entry in sorted(entries, key=lambda e: (e.published or now)):
+        try:
+            full_text = _full_text_for(rt, feed, entry)
+            with session_scope(rt.db) as session:
+                outcome = ingest_entry(session, rt.config, rt.extractor, engine, feed, entry,
+                                       now=now, alerting=alerting, full_text=full_text)
+        except Exception:  # one bad entry must not stop the feed
+            report.entry_errors += 1
+            log.exception("feed %s: entry %s could not be ingested", feed.name, entry.link or entry.entry_id)
+            continue
+        report.new_articles += outcome.status == "new"
+        report.figures += outcome.figures
+        report.contracts += outcome.contracts
+        report.alerts += outcome.alerts
+    return report

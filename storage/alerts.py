@@ -1,0 +1,106 @@
+"""Alerts, rule history (for repeat_after and frequency), silences and daemon status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from storage.models import Alert, Delivery, KeyValue, RuleMatch, Silence, utcnow
+
+
+@dataclass(frozen=True)
+class NewAlert:
+    """What the pipeline asks storage to put in the outbox."""
+
+    rule: str
+    key: str
+    dedup_key: str
+    severity: str
+    subject: str
+    message: str
+    fact: dict
+    article_id: int | None
+    # channel name -> initial status: pending, digest or silenced
+    channels: dict[str, str]
+
+
+def insert_alert(session: Session, new: NewAlert, now: datetime) -> Alert | None:
+    """Store an alert and one delivery row per channel; None when its dedup key is already stored.
+
+    Runs inside the caller's transaction, so the alert commits together with the observation
+    that raised it.
+    """
+    if session.exec(select(Alert.id).where(Alert.dedup_key == new.dedup_key)).first() is not None:
+        return None
+    alert = Alert(rule=new.rule, key=new.key, dedup_key=new.dedup_key, severity=new.severity,
+                  subject=new.subject, message=new.message, fact=new.fact, article_id=new.article_id,
+                  created_at=now)
+    session.add(alert)
+    session.flush()
+    for channel, status in new.channels.items():
+        session.add(Delivery(alert_id=alert.id, channel=channel, status=status, next_attempt_at=now, created_at=now))
+    session.flush()
+    return alert
+
+
+def last_fired(session: Session, rule: str, key: str) -> datetime | None:
+    """When the rule last raised an alert for this key."""
+    return session.exec(select(func.max(Alert.created_at)).where(Alert.rule == rule, Alert.key == key)).first()
+
+
+def record_match(session: Session, rule: str, key: str, at: datetime) -> None:
+    """Remember one match of a stateful rule."""
+    session.add(RuleMatch(rule=rule, key=key, at=at))
+
+
+def count_matches(session: Session, rule: str, key: str, since: datetime) -> int:
+    """Matches of a rule for a key since a time."""
+    return session.exec(
+        select(func.count()).where(RuleMatch.rule == rule, RuleMatch.key == key, RuleMatch.at >= since)
+    ).one()
+
+
+def active_silences(session: Session, now: datetime) -> list[Silence]:
+    """Silences in force now."""
+    return list(session.exec(select(Silence).where(Silence.ends_at > now).order_by(Silence.id)))
+
+
+def add_silence(session: Session, silence: Silence) -> Silence:
+    """Store a silence."""
+    session.add(silence)
+    session.flush()
+    return silence
+
+
+def list_silences(session: Session, include_expired: bool = False) -> list[Silence]:
+    """Silences, newest first."""
+    query = select(Silence).order_by(col(Silence.id).desc())
+    if not include_expired:
+        query = query.where(Silence.ends_at > utcnow())
+    return list(session.exec(query))
+
+
+def expire_silence(session: Session, silence_id: int, now: datetime) -> bool:
+    """End a silence now; False when there is no such silence."""
+    silence = session.get(Silence, silence_id)
+    if silence is None:
+        return False
+    silence.ends_at = min(silence.ends_at, now)
+    return True
+
+
+def set_value(session: Session, key: str, value: str) -> None:
+    """Store a small piece of daemon state."""
+    row = session.get(KeyValue, key)
+    if row is None:
+        session.add(KeyValue(key=key, value=value))
+    else:
+        row.value, row.updated_at = value, utcnow()
+
+
+def get_value(session: Session, key: str) -> KeyValue | None:
+    """Read a small piece of daemon state."""
+    return session.get(KeyValue, key)
