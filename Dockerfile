@@ -26,4 +26,6 @@ RUN mkdir -p /app/data && chown monitor:monitor /app/data \
 USER monitor
 VOLUME ["/app/config", "/app/alert-rules", "/app/data"]
 EXPOSE 8787
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8787/healthz', timeout=4).status == 200 else 1)"]
 CMD ["soe-monitor", "run"]

@@ -16,14 +16,25 @@ log = logging.getLogger(__name__)
 
 
 class DatabaseHistory:
-    """The rules engine's memory (repeat_after, frequency) kept in the database."""
+    """The rules engine's memory (repeat_after, frequency) kept in the database.
+
+    Decisions of the current batch are not stored yet when later events of the same article are
+    evaluated, so `record_fired` keeps them in memory until then.
+    """
 
     def __init__(self, session: Session) -> None:
         self._session = session
+        self._fired: dict[tuple[str, str], datetime] = {}
 
     def last_fired(self, rule: str, key: str) -> datetime | None:
-        """When the rule last alerted for this key."""
-        return alert_store.last_fired(self._session, rule, key)
+        """When the rule last alerted for this key (stored, or earlier in this batch)."""
+        stored = alert_store.last_fired(self._session, rule, key)
+        pending = self._fired.get((rule, key))
+        return max(filter(None, (stored, pending)), default=None)
+
+    def record_fired(self, rule: str, key: str, at: datetime) -> None:
+        """Remember a decision of this batch."""
+        self._fired[(rule, key)] = at
 
     def count_matches(self, rule: str, key: str, since: datetime) -> int:
         """Matches of a frequency rule since a time."""

@@ -37,8 +37,16 @@ _NL = "\x00"  # line-break marker while collecting; real whitespace in text is c
 _SPACES = re.compile(r"[^\S\n]+")  # whitespace except newline
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
-# XML serialisers write <iframe .../>; HTML parsers ignore the "/" and would swallow the rest.
-_SELF_CLOSED = re.compile(r"<(script|style|iframe|noscript|textarea|template|object|title)\b([^<>]*?)/\s*>", re.I)
+# XML serialisers write <textarea .../>; HTML parsers ignore the "/" and would swallow the rest.
+_SELF_CLOSED = re.compile(r"<(textarea|object|title)\b([^<>]*?)/\s*>", re.I)
+# Hidden blocks are cut out before parsing too: a recovering parser can mistake a mangled start
+# tag ("<p><x<style>") for something else and hand the block's content back as text.
+_HIDDEN = ("script", "style", "iframe", "noscript", "template")
+_HIDDEN_OPEN = re.compile(r"<(%s)\b" % "|".join(_HIDDEN), re.I)
+_HIDDEN_CLOSE = {name: re.compile(r"</%s\b" % name, re.I) for name in _HIDDEN}
+
+
+_local = threading.local()
 
 
 def _parser() -> etree.HTMLParser:
@@ -48,9 +56,6 @@ def _parser() -> etree.HTMLParser:
         parser = _local.parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True,
                                                   no_network=True, recover=True, default_doctype=False)
     return parser
-
-
-_local = threading.local()
 
 
 def _collect(root: etree._Element) -> list[str]:
@@ -80,6 +85,31 @@ def _collect(root: etree._Element) -> list[str]:
     return out
 
 
+def _cut_hidden_blocks(html: str) -> str:
+    """Remove <script>...</script> and the like by scanning, in one linear pass.
+
+    An unclosed block runs to the end, as in browsers; a self-closed one (<iframe .../>, written by
+    XML serialisers) is only its tag.
+    """
+    out: list[str] = []
+    pos = 0
+    while (m := _HIDDEN_OPEN.search(html, pos)) is not None:
+        out.append(html[pos:m.start()])
+        gt = html.find(">", m.end())
+        if gt == -1:
+            return "".join(out)
+        if html[m.end():gt].rstrip().endswith("/"):
+            pos = gt + 1
+            continue
+        close = _HIDDEN_CLOSE[m.group(1).lower()].search(html, gt + 1)
+        if close is None:
+            return "".join(out)
+        end = html.find(">", close.end())
+        pos = len(html) if end == -1 else end + 1
+    out.append(html[pos:])
+    return "".join(out)
+
+
 def _tidy(text: str) -> str:
     """Collapse spaces, keep one newline between paragraphs, drop invisible characters."""
     text = _INVISIBLE.sub("", text.replace("\xa0", " ").replace("\r", ""))
@@ -99,7 +129,7 @@ def html_to_text(html: str | None) -> str:
         return ""
     if "<" not in html and "&" not in html:
         return _tidy(_SPACES.sub(" ", html.replace("\n", " ")))
-    html = _SELF_CLOSED.sub(r"<\1\2></\1>", html)
+    html = _SELF_CLOSED.sub(r"<\1\2></\1>", _cut_hidden_blocks(html))
     try:
         root = etree.fromstring(html.encode("utf-8", "replace"), _parser())
     except (etree.LxmlError, ValueError):
@@ -163,19 +193,32 @@ def declared_charset(body: bytes) -> str | None:
     return match.group(1).decode("ascii", "replace").lower() if match else None
 
 
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def choose_charset(body: bytes, header_charset: str | None, declared: str | None = None) -> str:
     """The codec to decode a document with.
 
-    The document's own declaration wins over the HTTP header when it decodes the body cleanly:
-    servers often send a default (ISO-8859-1) for pages that are really GBK or Big5. Then the
-    header, then UTF-8, then statistical detection.
+    Non-ASCII bytes that form valid UTF-8 are UTF-8 whatever the labels say (GBK or Latin-1 text
+    practically never is). Otherwise the document's own declaration wins over the HTTP header when
+    it decodes the body cleanly: servers often send a default (ISO-8859-1) for pages that are
+    really GBK or Big5. Then the header, then statistical detection.
     """
     if declared is None:
         declared = declared_charset(body)
-    for label in (declared, header_charset, "utf-8"):
+    if declared in ("utf-16", "utf-32") or not body.isascii() and _is_utf8(body):
+        return _codec(declared) if declared in ("utf-16", "utf-32") else "utf-8"
+    for label in (declared, header_charset):
         codec = _codec(label)
         if codec and _decodes_cleanly(body, codec):
             return codec
+    if body.isascii():
+        return "utf-8"
     best = charset_normalizer.from_bytes(body[:200_000]).best()
     return _codec(best.encoding) if best is not None and _codec(best.encoding) else "utf-8"
 
@@ -266,6 +309,10 @@ def fetch_full_text(fetcher: Fetcher, url: str, *, cache: FullTextCache | None =
     if result.status != "ok" or not result.body:
         log.info("full text not fetched for %s: %s", url, result.error or result.status)
         # Transient failures (timeouts, 5xx) are not cached: the next poll may succeed.
+        return None
+    if result.content_type and not re.search(r"html|xml|^text/", result.content_type):
+        log.info("full text skipped for %s: %s is not a web page", url, result.content_type)
+        cache.put(key, None)
         return None
     text = extract_main_text(result.body, result.url, result.charset)
     cache.put(key, text)

@@ -123,9 +123,9 @@ def _read_source(source: str, config: Config) -> tuple[str, str | None]:
         raise fail(f"{source}: no such file: give a file path, an http(s) URL or - for stdin")
     data = path.read_bytes()
     if path.suffix.lower() in (".html", ".htm"):
-        import trafilatura
+        from monitor.article_text import extract_main_text
 
-        return trafilatura.extract(data, include_comments=False, output_format="txt") or "", None
+        return extract_main_text(data, path.resolve().as_uri()) or "", None
     return data.decode("utf-8", errors="replace"), None
 
 

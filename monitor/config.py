@@ -24,8 +24,10 @@ class ConfigError(Exception):
     """A config file that cannot be used; the message names the file and key."""
 
 
-def parse_duration(text: str | int | float) -> timedelta:
+def parse_duration(text: str | int | float | timedelta) -> timedelta:
     """Parse '15m', '1h', '30s', '2d' (or a number of seconds) into a timedelta."""
+    if isinstance(text, timedelta):
+        return text
     if isinstance(text, (int, float)):
         return timedelta(seconds=float(text))
     match = _DURATION.match(text)

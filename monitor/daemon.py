@@ -24,6 +24,7 @@ from monitor.metrics import Metrics
 from monitor.poll import poll_feed
 from monitor.runtime import Runtime
 from monitor.server import StatusServer
+from monitor.stale import check_stale
 from storage import alerts as alert_store
 from storage.db import session_scope
 
@@ -64,6 +65,10 @@ class Daemon:
     def _deliver_job(self) -> None:
         self.deliverer.deliver_due()
 
+    def _stale_job(self) -> None:
+        if check_stale(self.rt):
+            self.scheduler.modify_job(DELIVER_JOB, next_run_time=datetime.now(timezone.utc))
+
     def _reload_job(self) -> None:
         book = self.rt.rulebook
         before_error, before_reloads = book.last_error, book.reloads
@@ -101,6 +106,8 @@ class Daemon:
                                id=DELIVER_JOB, replace_existing=True, next_run_time=now + timedelta(seconds=1))
         self.scheduler.add_job(self._reload_job, IntervalTrigger(seconds=self.rt.config.rules.reload_interval.total_seconds()),
                                id="rules-reload", replace_existing=True)
+        self.scheduler.add_job(self._stale_job, IntervalTrigger(seconds=60), id="stale-check", replace_existing=True,
+                               next_run_time=now + timedelta(seconds=30))
         for name, channel in self.rt.config.channels.items():
             if channel.digest:
                 self.scheduler.add_job(self.deliverer.send_digest, CronTrigger.from_crontab(channel.digest, timezone=timezone.utc),

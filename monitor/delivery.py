@@ -25,15 +25,15 @@ import random
 import socket
 import uuid
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
 from monitor.config import ChannelConfig, Config
-from monitor.notify import channels as notify_channels
 from monitor.notify.chart import chart_file
-from monitor.notify.message import OutgoingMessage, SendOutcome
+from monitor.notify.message import ATTACHMENT_SCHEMES, OutgoingMessage, SendOutcome, scheme_of
 from monitor.notify.redact import channel_secrets, redact
 from monitor.notify.render import render_alert, render_digest, render_test
 from storage import outbox
@@ -43,6 +43,7 @@ from storage.models import Alert, Delivery
 log = logging.getLogger(__name__)
 
 Sender = Callable[[str, ChannelConfig, OutgoingMessage], SendOutcome]
+ServiceHook = Callable[[Any], None]
 
 
 def default_owner() -> str:
@@ -57,7 +58,7 @@ class DeliveryResult:
     delivery_id: int
     alert_id: int
     channel: str
-    status: str  # sent | failed | dead
+    status: str  # sent | failed | dead | digest (a failed digest row waiting for the next run)
     reason: str | None = None
 
 
@@ -86,12 +87,16 @@ class DeliveryReport:
         """Rows given up on this round."""
         return self.count(outbox.DEAD)
 
+    def __str__(self) -> str:
+        waiting = self.count(outbox.DIGEST)
+        return f"{self.sent} sent, {self.failed + waiting} failed, {self.dead} dead"
+
 
 class Deliverer:
     """Delivers due outbox rows; several instances (threads or processes) may run at once."""
 
     def __init__(self, engine: Engine, config: Config, owner: str | None = None, *,
-                 sender: Sender | None = None, service_hook: notify_channels.ServiceHook | None = None,
+                 sender: Sender | None = None, service_hook: ServiceHook | None = None,
                  clock: Callable[[], datetime] = outbox.utc_now, rng: Callable[[], float] = random.random,
                  max_rows: int = 500) -> None:
         self.engine = engine
@@ -195,7 +200,7 @@ class Deliverer:
 
     def _chart_points(self, session, alert: Alert | None, channel: ChannelConfig) -> list | None:  # type: ignore[no-untyped-def]
         # Only figure alerts have a series, and only channels that carry attachments get the chart.
-        if alert is None or notify_channels.scheme_of(channel.url) not in notify_channels.ATTACHMENT_SCHEMES:
+        if alert is None or scheme_of(channel.url) not in ATTACHMENT_SCHEMES:
             return None
         fact = alert.fact or {}
         if fact.get("type") != "figure" or not fact.get("series_key"):
@@ -213,7 +218,10 @@ class Deliverer:
             if self._sender is not None:
                 outcome = self._sender(name, channel, message)
             else:
-                outcome = notify_channels.send(name, channel, message, self._service_hook)
+                # Imported on first send: apprise costs ~0.4 s, which CLI reads should not pay.
+                from monitor.notify.channels import send
+
+                outcome = send(name, channel, message, self._service_hook)
         except Exception as exc:
             log.exception("sending to channel %r failed unexpectedly", name)
             outcome = SendOutcome(ok=False, reason=f"internal error: {type(exc).__name__}: {exc}")
@@ -247,8 +255,13 @@ class Deliverer:
                                           self.config.delivery.max_attempts, dead=outcome.permanent)
         if not outcome.ok:
             log.warning("digest to channel %r failed: %s", rows[0].channel, outcome.reason)
-        status = outbox.SENT if outcome.ok else outbox.FAILED
-        return [DeliveryResult(r.id, r.alert_id, r.channel, status, outcome.reason) for r in rows]  # type: ignore[arg-type]
+        def status(row: Delivery) -> str:
+            if outcome.ok:
+                return outbox.SENT
+            dead = outcome.permanent or row.attempts + 1 >= self.config.delivery.max_attempts
+            return outbox.DEAD if dead else outbox.DIGEST  # DIGEST: waits for the next digest run
+
+        return [DeliveryResult(r.id, r.alert_id, r.channel, status(r), outcome.reason) for r in rows]  # type: ignore[arg-type]
 
     def _release_orphan_digests(self) -> None:
         digests = [name for name, ch in self.config.channels.items() if ch.digest]

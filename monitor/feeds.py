@@ -11,7 +11,7 @@ from typing import Any
 import feedparser
 from pydantic import BaseModel, Field
 
-from monitor.article_text import _codec, choose_charset, declared_charset, html_to_text, plain_to_text
+from monitor.article_text import choose_charset, html_to_text, plain_to_text
 from monitor.entries import content_hash, make_entry_id, normalise_link
 from monitor.fetch import FetchResult
 
@@ -117,18 +117,19 @@ def entry_from_feedparser(entry: Any, *, feed_name: str, feed_lang: str | None =
 
 
 def _feedparser_headers(result: FetchResult) -> dict[str, str]:
-    """Response headers for feedparser: lowercase, body already decoded, right charset.
+    """Response headers for feedparser: lowercase, body already decoded, our choice of charset.
 
-    feedparser lets a charset in Content-Type override the document's own declaration. Servers
-    often label GBK/Big5 feeds ISO-8859-1, so when the body declares an encoding that decodes it
-    cleanly we drop the header charset and let the declaration rule.
+    feedparser lets a charset in Content-Type override the document's own declaration, and
+    servers often label GBK/Big5 feeds ISO-8859-1. So for non-ASCII bodies we choose the charset
+    ourselves (see choose_charset) and put it in the header feedparser sees.
     """
     headers = {k.lower(): v for k, v in result.headers.items() if k.lower() not in ("content-encoding", "content-length")}
     headers["content-location"] = result.url
-    header_cs, declared = result.charset, declared_charset(result.body or b"")
-    if header_cs and declared and _codec(header_cs) != _codec(declared):
-        if choose_charset(result.body or b"", header_cs, declared) == _codec(declared):
-            headers["content-type"] = re.sub(r";\s*charset\s*=\s*[^;]*", "", headers.get("content-type", ""), flags=re.I)
+    body = result.body or b""
+    if not body.isascii():
+        charset = choose_charset(body, result.charset)
+        media = re.sub(r";\s*charset\s*=\s*[^;]*", "", headers.get("content-type", ""), flags=re.I).strip() or "application/xml"
+        headers["content-type"] = f"{media}; charset={charset}"
     return headers
 
 
@@ -166,8 +167,10 @@ def parse_feed(result: FetchResult, feed_name: str) -> ParsedFeed:
     `error` is set when there are no entries and the document is not a valid empty feed; a feed
     with XML errors whose entries were recovered keeps them, with a `warning`.
     """
+    if result.status == "not_modified":
+        return ParsedFeed()  # nothing new, and nothing wrong
     if result.status != "ok":
-        return ParsedFeed(error=result.error or f"nothing to parse from {result.url}: {result.status}")
+        return ParsedFeed(error=result.error or f"fetching {result.url} failed")
     try:
         return _parse(result, feed_name)
     except Exception as exc:  # noqa: BLE001 - one broken feed must not stop the others
@@ -177,9 +180,11 @@ def parse_feed(result: FetchResult, feed_name: str) -> ParsedFeed:
 
 def _parse(result: FetchResult, feed_name: str) -> ParsedFeed:
     body = result.body or b""
-    # sanitize_html=False: we turn everything into plain text ourselves and drop script/style
-    # content with a real HTML parser; feedparser's sanitiser leaks script bodies on broken markup.
-    parsed = feedparser.parse(io.BytesIO(body), response_headers=_feedparser_headers(result), sanitize_html=False)
+    # We turn all markup into plain text ourselves, dropping script/style content with a real HTML
+    # parser: feedparser's sanitiser leaks script bodies on broken markup, and resolving links
+    # inside content (its slowest step) is wasted work for plain text.
+    parsed = feedparser.parse(io.BytesIO(body), response_headers=_feedparser_headers(result),
+                              sanitize_html=False, resolve_relative_uris=False)
     feed = parsed.get("feed", {})
     entries: list[FeedEntry] = []
     skipped = 0

@@ -17,6 +17,7 @@ import email.utils
 import re
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -68,11 +69,6 @@ class FetchResult(BaseModel):
 
 class FetchError(Exception):
     """Internal: a failure whose message is ready for the user."""
-
-    def __init__(self, message: str, *, http_status: int | None = None, retry_after: float | None = None):
-        super().__init__(message)
-        self.http_status = http_status
-        self.retry_after = retry_after
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,7 +160,7 @@ class _ZlibDecoder(_Decoder):
         if self._first and not self._gzip:
             self._first = False
             # "deflate" is zlib-wrapped per RFC, but some servers send raw deflate.
-            if data and (data[0] & 0x0F) != 8:
+            if not (len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0):
                 self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
         while data:
             out = self._obj.decompress(data, _STEP)
@@ -210,6 +206,35 @@ def _decode(chain: list[_Decoder], data: bytes, i: int = 0) -> Iterator[bytes]:
         return
     for piece in chain[i].feed(data):
         yield from _decode(chain, piece, i + 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Redirect bodies: httpx reads each redirect response's whole body before following it, with no
+# limit. A response hook caps what it can read (and so what its decoder can expand).
+
+_REDIRECT_BODY_CAP = 1024
+
+
+class _CappedStream(httpx.SyncByteStream):
+    def __init__(self, inner: httpx.SyncByteStream, cap: int) -> None:
+        self._inner, self._cap = inner, cap
+
+    def __iter__(self) -> Iterator[bytes]:
+        left = self._cap
+        for chunk in self._inner:
+            yield chunk[:left]
+            left -= len(chunk)
+            if left <= 0:
+                return
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _cap_redirect_body(response: httpx.Response) -> None:
+    """httpx response hook: redirect bodies are never needed, so read at most a few bytes of them."""
+    if response.has_redirect_location and isinstance(response.stream, httpx.SyncByteStream):
+        response.stream = _CappedStream(response.stream, _REDIRECT_BODY_CAP)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,8 +328,11 @@ class Fetcher:
             max_redirects=c.max_redirects,
             timeout=httpx.Timeout(connect=c.connect_timeout, read=c.read_timeout, write=c.read_timeout, pool=c.deadline),
             headers={"User-Agent": c.user_agent, "Accept-Encoding": "gzip, deflate, br", "Accept": _ACCEPT},
+            event_hooks={"response": [_cap_redirect_body]},
         )
-        self._host_limits: dict[str, threading.BoundedSemaphore] = {}
+        # Weak values: a host's semaphore lives while a fetch holds it, so months of full-text
+        # fetches from thousands of hosts do not pile up semaphores.
+        self._host_limits: weakref.WeakValueDictionary[str, threading.BoundedSemaphore] = weakref.WeakValueDictionary()
         self._lock = threading.Lock()
 
     def __enter__(self) -> Fetcher:
@@ -328,8 +356,7 @@ class Fetcher:
         try:
             result = self._dispatch(url.strip(), etag, last_modified, allow_file)
         except FetchError as exc:
-            result = FetchResult(status="error", url=url, error=str(exc), http_status=exc.http_status,
-                                 retry_after=exc.retry_after)
+            result = FetchResult(status="error", url=url, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - the contract is "never raise"
             result = FetchResult(status="error", url=url, error=f"unexpected error fetching {url}: {exc!r}")
         result.elapsed_ms = (time.monotonic() - start) * 1000
@@ -415,6 +442,9 @@ class Fetcher:
                 "max_age": parse_max_age(resp.headers.get("cache-control")),
             }
             if resp.status_code == 304:
+                # A 304 need not repeat the validators: keep the ones we sent for the next poll.
+                common["etag"] = common["etag"] or headers.get("If-None-Match")
+                common["last_modified"] = common["last_modified"] or headers.get("If-Modified-Since")
                 return FetchResult(status="not_modified", **common)
             if resp.status_code >= 300:
                 retry = parse_retry_after(resp.headers.get("retry-after")) if resp.status_code in (429, 503) else None

@@ -2,7 +2,7 @@
 
 CEL is side-effect free and cannot reach Python objects, which is why it is used instead of
 `eval`. The activation is the event as JSON plus `baseline` (the SeriesPoint the rule compares
-with, or null). An expression that fails at run time (e.g. `usd_value > 1e9` when usd_value is
+with, or null) and `has_baseline` (cel-python 0.5 cannot test `baseline != null`). An expression that fails at run time (e.g. `usd_value > 1e9` when usd_value is
 null) counts as false.
 """
 

@@ -44,6 +44,7 @@ CHANGE_BASIS_WORDS: dict[str, str] = {
     "qoq": "quarter on quarter",
     "previous": "on the previous period",
     "same_period_last_year": "on the same period last year",
+    "unspecified": "",
 }
 
 
@@ -146,7 +147,7 @@ def metric_words(metric: str | None) -> str:
 def duration_words(seconds: float) -> str:
     """A duration in words: 172800 -> "2 days", 5400 -> "1.5 hours"."""
     for size, word in ((604800, "week"), (86400, "day"), (3600, "hour"), (60, "minute")):
-        if seconds >= size:
+        if seconds >= size and (size != 604800 or seconds % size == 0):  # "30 days", not "4.3 weeks"
             n = seconds / size
             text = _trim(n, 1)
             return f"{text} {word}{'' if text == '1' else 's'}"

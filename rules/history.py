@@ -4,14 +4,15 @@ The engine never touches a database: it asks a `RuleHistory`. `InMemoryHistory` 
 backtests; the daemon supplies a database-backed one.
 
 Contract for implementations:
-- `record_fired(rule, key, at)` is called by the engine for every decision it returns, with
-  the decision's `key`; `last_fired` returns the latest such time. An implementation that derives
-  `last_fired` from stored alerts (rule, key, created_at) may make `record_fired` a no-op, provided
-  it sees alerts of the current transaction.
+- `last_fired(rule, key)` is the latest time the rule fired for that key: typically the newest
+  stored alert with that rule and `Decision.key`. Optionally, a history may also have
+  `record_fired(rule, key, at)`: the engine calls it (when present) for every decision it
+  returns, so repeated events within one batch see each other before the alerts are stored.
 - `record_match(rule, key, at)` must be idempotent for the same (rule, key, at): re-processing an
   event records the same `at` (the event's time), so counts do not grow.
-- Stale rules keep their state in the keys: the stale alert uses `key`, the recovery notice
-  `key + "#recovered"`, so `last_fired` on both says whether a feed is currently known stale.
+- Stale rules keep their state in the keys: the stale alert has `key`, the recovery notice
+  `key + "#recovered"` (as its Decision.key), so `last_fired` on both says whether a feed is
+  currently known to be stale.
 """
 
 from __future__ import annotations
@@ -27,10 +28,6 @@ class RuleHistory(Protocol):
 
     def last_fired(self, rule: str, key: str) -> datetime | None:
         """When this rule last fired for this key, or None."""
-        ...
-
-    def record_fired(self, rule: str, key: str, at: datetime) -> None:
-        """The engine returned a decision for (rule, key) at `at`."""
         ...
 
     def count_matches(self, rule: str, key: str, since: datetime) -> int:
@@ -54,7 +51,7 @@ class InMemoryHistory:
         return self.fired.get((rule, key))
 
     def record_fired(self, rule: str, key: str, at: datetime) -> None:
-        """Remember the latest firing time."""
+        """Remember the latest firing time (optional method: the engine calls it when present)."""
         prev = self.fired.get((rule, key))
         if prev is None or at > prev:
             self.fired[(rule, key)] = at

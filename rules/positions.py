@@ -26,7 +26,11 @@ _FLOAT = "tag:yaml.org,2002:float"
 MAX_EXPANDED_NODES = 200_000
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when available (about 10x faster on large rule files); same node marks.
+_Base = getattr(yaml, "CSafeLoader", None) if getattr(yaml, "__with_libyaml__", False) else None
+
+
+class _Loader(_Base or yaml.SafeLoader):  # type: ignore[misc]
     """SafeLoader with YAML 1.2-like booleans and numbers."""
 
 

@@ -85,6 +85,12 @@ def make_matcher(rule: Rule) -> Matcher:
             tests.append((getters[name], frozenset(w.casefold() for w in wanted)))
     if not tests:
         return lambda ev: True
+    if len(tests) == 1:  # the common shapes get a loop-free predicate
+        (g1, a1), = tests
+        return lambda ev: (v := g1(ev)) is not None and v.casefold() in a1
+    if len(tests) == 2:
+        (g1, a1), (g2, a2) = tests
+        return lambda ev: (v := g1(ev)) is not None and v.casefold() in a1 and (w := g2(ev)) is not None and w.casefold() in a2
 
     def match(ev: Any) -> bool:
         for get, allowed in tests:

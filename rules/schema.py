@@ -66,6 +66,15 @@ def _as_list(raw: Any) -> Any:
     return [raw] if isinstance(raw, str) else raw
 
 
+def _scalar_text(raw: Any) -> Any:
+    """`priority: 1` in labels means the text "1"."""
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    return str(raw) if isinstance(raw, (int, float)) else raw
+
+
+LabelText = Annotated[str, BeforeValidator(_scalar_text)]
+
 StrList = Annotated[list[Annotated[str, Field(min_length=1)]], BeforeValidator(_as_list)]
 
 
@@ -267,10 +276,13 @@ class Confirm(_Strict):
     within: Duration | None = None
 
 
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+
+
 class Rule(_Strict):
     """One alert rule, as written in YAML."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=120)
+    name: str = Field(max_length=120)
     description: str = ""
     kind: Kind
     match: Match = Field(default_factory=Match)
@@ -283,7 +295,7 @@ class Rule(_Strict):
     where: str | None = None
     subject: str | None = None
     message: str | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, LabelText] = Field(default_factory=dict)
     enabled: bool = True
 
     @field_validator("name", mode="before")
@@ -291,6 +303,14 @@ class Rule(_Strict):
     def _name_str(cls, value: Any) -> Any:
         # a numeric name (`name: 2024`) is a string to the user
         return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+    @field_validator("name")
+    @classmethod
+    def _name_chars(cls, value: str) -> str:
+        # names go into dedup keys and alert history: keep them plain
+        if not _NAME.match(value):
+            raise PydanticCustomError("name", "use letters, digits and - _ . : (starting with a letter or digit), e.g. soe-exports-new")
+        return value
 
 
 #: Keys allowed at each level, for did-you-mean on unknown keys.
@@ -377,6 +397,11 @@ def field_paths(model: type[BaseModel], prefix: str = "", depth: int = 2) -> lis
 # --------------------------------------------------------------------------- cross-field checks
 
 
+def a_kind(kind: str) -> str:
+    """"a figure", "an article": for messages."""
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
 def semantic_errors(rule: Rule) -> list[tuple[tuple[Any, ...], str]]:
     """Checks across fields that pydantic cannot express: (loc, message) pairs.
 
@@ -398,12 +423,12 @@ def semantic_errors(rule: Rule) -> list[tuple[tuple[Any, ...], str]]:
 
     for i, path in enumerate(rule.key or []):
         if field_type(model, path) is None:
-            errors.append((("key", i), f"{path!r} is not a field of a {kind} event{did_you_mean(path, field_paths(model))}"))
+            errors.append((("key", i), f"{path!r} is not a field of {a_kind(kind)} event{did_you_mean(path, field_paths(model))}"))
 
     if isinstance(trigger, ThresholdTrigger):
         fields = numeric_fields(model)
         if trigger.field not in fields:
-            msg = f"{trigger.field!r} is not a number field of a {kind} event"
+            msg = f"{trigger.field!r} is not a number field of {a_kind(kind)} event"
             hint = did_you_mean(trigger.field, fields)
             errors.append((("trigger", "field"), msg + (hint or (f" (use one of: {', '.join(fields)})" if fields else ""))))
     if rule.confirm is not None and kind not in ("figure", "contract"):

@@ -45,7 +45,14 @@ MAX_SUBJECT = 250
 
 
 class TemplateProblem(ValueError):
-    """A template that does not compile or names something the context lacks."""
+    """A template that does not compile or names something the context lacks.
+
+    `lineno` is the template line of a syntax error (1-based), when known.
+    """
+
+    def __init__(self, message: str, lineno: int | None = None) -> None:
+        super().__init__(message)
+        self.lineno = lineno
 
 
 @dataclass
@@ -84,7 +91,7 @@ def compile_template(source: str) -> Template:
     try:
         return _ENV.from_string(source)
     except TemplateSyntaxError as exc:
-        raise TemplateProblem(f"template line {exc.lineno}: {exc.message}") from None
+        raise TemplateProblem(f"template line {exc.lineno}: {exc.message}", exc.lineno) from None
     except (TemplateError, RecursionError, ValueError, TypeError) as exc:
         raise TemplateProblem(f"template does not compile: {exc}") from None
 

@@ -50,7 +50,7 @@ def utc(moment: datetime) -> datetime:
 _YTD_KINDS = {"ytd", "year-to-date", "year_to_date"}
 
 
-def _comparable(ev: FigureEvent, base: SeriesPoint) -> bool:
+def _comparable(ev: FigureEvent, base: SeriesPoint, compare: str) -> bool:
     """Whether a value change against `base` means anything.
 
     Year-to-date totals restart in January: Jan-Feb 2025 against Jan-Nov 2024 is not a drop.
@@ -59,7 +59,7 @@ def _comparable(ev: FigureEvent, base: SeriesPoint) -> bool:
     if ev.unit and base.unit and ev.unit.casefold() != base.unit.casefold():
         return False
     p, b = ev.period, base.period
-    if p is not None and b is not None and (p.kind in _YTD_KINDS or b.kind in _YTD_KINDS):
+    if compare == "previous" and p is not None and b is not None and (p.kind in _YTD_KINDS or b.kind in _YTD_KINDS):
         if p.start is not None and b.start is not None and p.start.year != b.start.year:
             return False
     return True
@@ -126,7 +126,7 @@ def _change(trigger: ChangeTrigger) -> Checker:
 
     def check(ev: FigureEvent, status: str) -> Fired | None:
         base = ev.previous if trigger.compare == "previous" else ev.same_period_last_year
-        if base is None or base.value is None or ev.value is None or not _comparable(ev, base):
+        if base is None or base.value is None or ev.value is None or not _comparable(ev, base, trigger.compare):
             return None
         pct = pct_change(ev.value, base.value)
         diff = ev.value - base.value
@@ -214,15 +214,33 @@ def keyword_text(ev: Any) -> str:
     return getattr(ev, "quote", "") or ""
 
 
+# The last event's text, lowercased: many keyword rules look at the same article, and a plain
+# substring test on it rules most of them out before any regex runs. Holding the event itself
+# (not its id) makes the identity test safe.
+_LOWERED: tuple[Any, str, str] = (None, "", "")
+
+
+def _texts(ev: Any) -> tuple[str, str]:
+    global _LOWERED
+    last = _LOWERED
+    if last[0] is ev:
+        return last[1], last[2]
+    text = keyword_text(ev)
+    lowered = text.lower()
+    _LOWERED = (ev, text, lowered)
+    return text, lowered
+
+
 def _keyword(trigger: KeywordTrigger) -> Checker:
     words = re.compile("|".join(_word_pattern(w) for w in trigger.words), re.IGNORECASE) if trigger.words else None
+    lowered_words = tuple(w.lower() for w in trigger.words)
     regexes = [re.compile(rx, re.IGNORECASE) for rx in trigger.regexes]
 
     def check(ev: Any, status: str) -> Fired | None:
-        text = keyword_text(ev)
+        text, lowered = _texts(ev)
         if not text:
             return None
-        if words is not None:
+        if words is not None and any(w in lowered for w in lowered_words):
             m = words.search(text)
             if m:
                 return Fired(f"keyword {m.group(0)!r} found")

@@ -52,8 +52,11 @@ def last_fired(session: Session, rule: str, key: str) -> datetime | None:
 
 
 def record_match(session: Session, rule: str, key: str, at: datetime) -> None:
-    """Remember one match of a stateful rule."""
-    session.add(RuleMatch(rule=rule, key=key, at=at))
+    """Remember one match of a stateful rule; the same (rule, key, time) is kept once, so re-processing counts once."""
+    exists = session.exec(select(RuleMatch.id).where(RuleMatch.rule == rule, RuleMatch.key == key, RuleMatch.at == at)).first()
+    if exists is None:
+        session.add(RuleMatch(rule=rule, key=key, at=at))
+        session.flush()
 
 
 def count_matches(session: Session, rule: str, key: str, since: datetime) -> int:

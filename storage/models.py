@@ -203,7 +203,7 @@ class RuleMatch(SQLModel, table=True):
     """A match of a stateful rule (frequency), kept so counts survive restarts."""
 
     __tablename__ = "rule_match"
-    __table_args__ = (Index("ix_rule_match", "rule", "key", "at"),)
+    __table_args__ = (UniqueConstraint("rule", "key", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     rule: str

@@ -45,17 +45,20 @@ class DeliveryRow:
 
 @dataclass(frozen=True)
 class AlertRow:
-    """An alert with the delivery state of each of its channels."""
+    """An alert (the stored row, detached) with the delivery state of each of its channels."""
 
-    id: int
-    created_at: datetime
-    rule: str
-    key: str
-    severity: str
-    subject: str
-    message: str
-    fact: dict
+    alert: Alert
     deliveries: tuple[DeliveryRow, ...]
+
+    @property
+    def id(self) -> int:
+        """The alert's id."""
+        return self.alert.id  # type: ignore[return-value]
+
+    @property
+    def created_at(self) -> datetime:
+        """When the alert was stored (UTC)."""
+        return self.alert.created_at
 
     @property
     def status(self) -> str:
@@ -130,11 +133,11 @@ def mark_failed(session: Session, delivery_id: int, owner: str, reason: str, now
 
 
 def release(session: Session, delivery_id: int, owner: str) -> bool:
-    """Give a claimed row back unsent without counting an attempt (status failed, due now)."""
+    """Give a claimed row back unsent without counting an attempt (pending or failed again, as due as before)."""
     result = session.exec(  # type: ignore[call-overload]
         update(Delivery)
         .where(col(Delivery.id) == delivery_id, col(Delivery.status) == SENDING, col(Delivery.lease_owner) == owner)
-        .values(status=FAILED, lease_owner=None, lease_until=None)
+        .values(status=case((Delivery.attempts == 0, PENDING), else_=FAILED), lease_owner=None, lease_until=None)
     )
     return bool(result.rowcount)
 
@@ -225,8 +228,7 @@ def _rows(session: Session, alerts: Sequence[Alert]) -> list[AlertRow]:
         for d in session.exec(query):
             by_alert[d.alert_id].append(DeliveryRow(d.id, d.channel, d.status, d.attempts, d.last_error,  # type: ignore[arg-type]
                                                     d.next_attempt_at, d.sent_at))
-    return [AlertRow(a.id, a.created_at, a.rule, a.key, a.severity, a.subject, a.message, dict(a.fact or {}),  # type: ignore[arg-type]
-                     tuple(by_alert[a.id])) for a in alerts]  # type: ignore[index]
+    return [AlertRow(a, tuple(by_alert[a.id])) for a in alerts]  # type: ignore[index]
 
 
 def list_alerts(session: Session, limit: int = 50, status: str | None = None) -> list[AlertRow]:

@@ -146,3 +146,25 @@ def run_cli(args: list[str], *, cwd: Path, env: dict[str, str] | None = None, ti
     proc = subprocess.run([sys.executable, "-m", "monitor", *args], cwd=cwd, env=full_env, capture_output=True,
                           text=True, timeout=timeout)
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def wait_for(condition, timeout: float = 60.0, interval: float = 0.2, what: str = "condition"):  # type: ignore[no-untyped-def]
+    """Poll `condition` until it returns something truthy; fail after `timeout` seconds (a bound, not a speed test)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
+def start_daemon(config: Path, *, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start `python -m monitor run` in the background, stderr to a log file next to the config."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    log = open(config.parent / "daemon.log", "ab")  # noqa: SIM115 (closed with the process)
+    return subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "run"], cwd=cwd, env=full_env,
+                            stdout=log, stderr=subprocess.STDOUT)

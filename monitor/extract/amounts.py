@@ -31,10 +31,10 @@ class Amount:
     usd_value: float | None = None
 
 
-# A numeral: optional sign, digits with optional thousands separators, optional decimals. Bounded.
-_NUM = re.compile(
-    r"(?<![A-Za-z0-9.,_])(?:[-−](?=\d))?(?:\d{1,3}(?:,\d{3}){1,6}(?![\d,])|\d{1,18}(?!\d))(?:\.\d{1,12}(?!\d))?"
-)
+# A numeral: digits with optional thousands separators and decimals. Bounded; it starts with a digit so the
+# regex engine can skip ahead fast. The character before it and a minus sign are checked in Python.
+_NUM = re.compile(r"(?:\d{1,3}(?:,\d{3}){1,6}(?![\d,])|\d{1,18}(?!\d))(?:\.\d{1,12}(?!\d))?")
+_NOT_BEFORE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.,_")
 
 _EN_SCALES = {
     "trillion": 1e12, "tr": 1e12, "trn": 1e12, "tn": 1e12,
@@ -45,7 +45,7 @@ _EN_SCALES = {
 _ZH_SCALES = {"万亿": 1e12, "千亿": 1e11, "百亿": 1e10, "十亿": 1e9, "亿": 1e8, "千万": 1e7, "百万": 1e6, "万": 1e4, "千": 1e3}
 _SCALE = re.compile(
     r"(?:\s{0,2}(?P<en>trillion|billion|million|thousand|trn|tr|tn|bln|bn|mln|mn|b|m|k)(?![A-Za-z0-9])\.?"
-    r"|\s{0,2}(?P<zh>万亿|千亿|百亿|十亿|亿|千万|百万|万|千)(?P<zhq>余|多)?)",
+    r"|\s{0,2}(?P<zhq0>余|多)?(?P<zh>万亿|千亿|百亿|十亿|亿|千万|百万|万|千)(?P<zhq>余|多)?)",
     re.IGNORECASE,
 )
 _PERCENT = re.compile(
@@ -69,12 +69,13 @@ _UNIT = re.compile(
     re.IGNORECASE,
 )
 _UNIT_MAP = {u.lower(): v for u, v in _UNITS}
-_QUALIFIER = re.compile(
-    r"(?P<q>more than|over|nearly|almost|about|around|approximately|approx\.|roughly|some|at least|up to|"
-    r"less than|close to|in excess of|an estimated|逾|超过|超|近|约|将近|接近|大约|不少于|不低于)"
-    r"\s{0,2}(?:\w{0,3}\$|€|£|¥|RMB|CNY|USD|EUR|人民币)?\s{0,2}\Z",
-    re.IGNORECASE,
+# Qualifiers written before an amount (checked with str.endswith on a short window: no scanning regex).
+_QUALIFIERS = (
+    "more than", "in excess of", "an estimated", "approximately", "at least", "less than", "close to", "up to",
+    "approx.", "roughly", "nearly", "almost", "around", "about", "over", "some",
+    "不少于", "不低于", "超过", "将近", "接近", "大约", "逾", "超", "近", "约",
 )
+_QUALIFIER_SET = tuple(_QUALIFIERS)
 _OPEN_PAREN = re.compile(r"\s{0,2}[(（]\s{0,2}(?:about |around |approximately |roughly |or |some |nearly |约)?\s{0,2}")
 _CLOSE_PAREN = re.compile(r"\s{0,2}[)）]")
 
@@ -84,10 +85,8 @@ class AmountParser:
 
     def __init__(self, currencies: CurrencyTable) -> None:
         self._fx = currencies
-        prefixes = sorted(currencies.prefixes(), key=len, reverse=True)
-        self._prefix = re.compile(
-            r"(?:(?<![A-Za-z])(?:" + "|".join(re.escape(p) for p in prefixes) + r"))\s{0,2}\Z"
-        )
+        self._prefix_list = sorted(currencies.prefixes(), key=len, reverse=True)
+        self._prefixes = tuple(self._prefix_list)
         names = sorted(currencies.names(), key=len, reverse=True)
         self._name = re.compile(
             r"\s{0,2}(?:"
@@ -101,7 +100,14 @@ class AmountParser:
         end = len(text) if end is None else end
         raw: list[Amount] = []
         for m in _NUM.finditer(text, start, end):
-            amount = self._read(text, m.start(), m.end(), end)
+            s = m.start()
+            if s > 0 and text[s - 1] in _NOT_BEFORE:
+                # "RMB5bn", "US$5m": letters right before digits are fine only when they are a currency prefix.
+                if not (text[s - 1].isalpha() and text[max(0, s - 8):s].endswith(self._prefixes)):
+                    continue
+            if s > 0 and text[s - 1] in "-−" and (s < 2 or not (text[s - 2].isascii() and text[s - 2].isalnum())):
+                s -= 1  # a minus sign: "-5.9%"
+            amount = self._read(text, s, m.end(), end)
             if amount is not None:
                 raw.append(amount)
         return _fold_conversions(text, raw)
@@ -117,7 +123,8 @@ class AmountParser:
         pm = _PERCENT.match(text, pos, limit)
         if pm:
             kind: AmountKind = "points" if pm.group("pp") else "percent"
-            return Amount(s, pm.end(), s, e, value, "percent", kind, self._qualifier(text, s))
+            qualifier, q_start = self._qualifier(text, s)
+            return Amount(q_start if qualifier else s, pm.end(), s, e, value, "percent", kind, qualifier)
         qualifier_after = None
         sm = _SCALE.match(text, pos, limit)
         if sm:
@@ -129,18 +136,21 @@ class AmountParser:
             if scale is not None:
                 value *= scale
                 pos = sm.end()
-                if sm.group("zhq"):
-                    qualifier_after = sm.group("zhq")
+                if sm.group("zh") and (sm.group("zhq") or sm.group("zhq0")):
+                    qualifier_after = sm.group("zhq") or sm.group("zhq0")
         elif text.startswith(("余", "多"), pos):
             qualifier_after = text[pos]
             pos += 1
         unit: str | None = None
         kind = "money"
-        pre = self._prefix.search(text, max(0, s - 8), s)
         begin = s
-        if pre:
-            unit = self._fx.code_for_prefix(pre.group().strip())
-            begin = pre.start()
+        window = text[max(0, s - 8):s].rstrip()
+        if window.endswith(self._prefixes):
+            for p in self._prefix_list:
+                if window.endswith(p) and (len(window) == len(p) or not window[-len(p) - 1].isalpha()):
+                    unit = self._fx.code_for_prefix(p)
+                    begin = s - (len(text[max(0, s - 8):s]) - len(window)) - len(p)
+                    break
         nm = self._name.match(text, pos, limit)
         if nm:
             code = self._fx.code_for_name(nm.group().strip())
@@ -158,19 +168,30 @@ class AmountParser:
             unit = _UNIT_MAP[um.group().strip().lower()]
             kind = "volume"
             pos = um.end()
-        qualifier = self._qualifier(text, begin) or qualifier_after
+        qualifier, q_start = self._qualifier(text, begin)
         if qualifier:
-            q = _QUALIFIER.search(text, max(0, begin - 24), begin)
-            if q and q.group("q") == qualifier:
-                begin = q.start()
+            begin = q_start
+        else:
+            qualifier = qualifier_after
         if qualifier_after and qualifier == qualifier_after:
             qualifier = {"余": "more than", "多": "more than"}[qualifier_after]
         return Amount(begin, pos, s, e, value, unit, kind, qualifier)  # type: ignore[arg-type]
 
     @staticmethod
-    def _qualifier(text: str, s: int) -> str | None:
-        q = _QUALIFIER.search(text, max(0, s - 24), s)
-        return q.group("q").lower() if q and q.group("q").isascii() else (q.group("q") if q else None)
+    def _qualifier(text: str, s: int) -> tuple[str | None, int]:
+        """A qualifier ("more than", 约) just before position s, and where it starts."""
+        raw = text[max(0, s - 16):s]
+        window = raw.rstrip()
+        low = window.lower()
+        if not low.endswith(_QUALIFIER_SET):
+            return None, s
+        for q in _QUALIFIERS:
+            if low.endswith(q):
+                i = len(low) - len(q)
+                if q.isascii() and i > 0 and low[i - 1].isalpha():
+                    continue
+                return (q if q.isascii() else window[i:]), s - (len(raw) - i)
+        return None, s
 
 
 def _fold_conversions(text: str, amounts: list[Amount]) -> list[Amount]:

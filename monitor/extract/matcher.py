@@ -19,8 +19,14 @@ _SEP_RE = r"[\s\-‐‑–]{1,3}"
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]")
 
 
+_PLAIN = re.compile(r"[\s\-‐‑–’]")
+
+
 def normalize_phrase(phrase: str) -> str:
     """Lower-case a phrase and make spaces and hyphens equivalent (the key used for look-ups)."""
+    low = phrase.strip().lower()
+    if "  " not in low and not _PLAIN.search(low.replace(" ", "")):
+        return low  # fast path: nothing to fold
     out = re.sub(r"[\s\-‐‑–]+", _SEP, phrase.strip().lower())
     return out.replace("’", "'")
 
@@ -97,7 +103,8 @@ class PhraseMatcher(Generic[T]):
                 continue
             found = m.group()
             # An ASCII phrase must also end on a word boundary; retry one character later if not.
-            if _ASCII_WORD.match(found[-1]) and e < len(text) and _ASCII_WORD.match(text[e]):
+            last = found[-1]
+            if last.isascii() and last.isalnum() and e < len(text) and text[e].isascii() and text[e].isalnum():
                 shorter = self._shorter_match(text, s, e)
                 if shorter is None:
                     pos = s + 1

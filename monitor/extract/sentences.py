@@ -14,14 +14,18 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
 
+_FULLWIDTH_RE = re.compile("[" + "".join(chr(k) for k in _FULLWIDTH) + "]")
+
+
 def normalize(text: str) -> str:
     """Same-length copy of text with full-width digits and signs made ASCII (offsets unchanged)."""
-    return text.translate(_FULLWIDTH)
+    # Substituting only the few full-width characters is much faster than translate() over the whole text.
+    return _FULLWIDTH_RE.sub(lambda m: chr(_FULLWIDTH[ord(m.group())]), text)
 
 
 def detect_lang(text: str) -> str:
     """'zh' when CJK characters make up a fair share of the letters, else 'en'."""
-    sample = text[:5000]
+    sample = text[:1000]
     cjk = len(_CJK.findall(sample))
     latin = len(_LATIN.findall(sample))
     return "zh" if cjk and cjk * 3 >= latin else "en"

@@ -24,22 +24,19 @@ from apprise import AppriseResultStatus, NotifyFormat, NotifyType
 from apprise.decorators import notify as apprise_notify
 
 from monitor.config import ChannelConfig
-from monitor.notify.message import OutgoingMessage, SendOutcome
+from monitor.notify.message import OutgoingMessage, SendOutcome, scheme_of
 from monitor.notify.redact import redact, secrets_from_url
 
-__all__ = ["ChannelError", "OutgoingMessage", "SendOutcome", "build", "send", "validate_channels", "scheme_of"]
+__all__ = ["ChannelError", "OutgoingMessage", "SendOutcome", "build", "channel_kind", "send", "validate_channels",
+           "scheme_of"]
 
-EMAIL_SCHEMES = frozenset({"mailto", "mailtos"})
-SLACK_SCHEMES = frozenset({"slack"})
-# Services that carry file attachments well (Slack webhooks cannot, so Slack is left out).
-ATTACHMENT_SCHEMES = EMAIL_SCHEMES | {"json", "jsons", "form", "forms"}
 _MAX_REASON = 500
 _SEVERITY_TYPE = {"info": NotifyType.INFO, "warning": NotifyType.WARNING, "critical": NotifyType.FAILURE}
 
 ServiceHook = Callable[[Any], None]
 
-_log = logging.getLogger(__name__)
 _apprise_log = logging.getLogger("apprise")
+_urllib3_log = logging.getLogger("urllib3.connectionpool")
 _capture: contextvars.ContextVar[list[tuple[int, str]] | None] = contextvars.ContextVar(
     "soe_apprise_capture", default=None
 )
@@ -49,11 +46,6 @@ _known_secrets: frozenset[str] = frozenset()
 
 class ChannelError(ValueError):
     """A channel that cannot be built; the message names the channel, never its URL."""
-
-
-def scheme_of(url: str) -> str:
-    """The lower-case scheme of an apprise URL ('' when there is none)."""
-    return url.split("://", 1)[0].lower() if "://" in url else ""
 
 
 # --- apprise logger: level, redaction, per-send capture -------------------------------------
@@ -97,9 +89,14 @@ def _capturing_debug(real_debug: Callable[..., None]) -> Callable[..., None]:
 
 
 def _guard_apprise_logger() -> None:
-    """Keep the apprise logger at INFO or above and install the tap (idempotent)."""
-    if _apprise_log.level == logging.NOTSET or _apprise_log.level < logging.INFO:
-        _apprise_log.setLevel(logging.INFO)
+    """Keep the apprise logger at INFO or above and install the tap (idempotent).
+
+    urllib3 (apprise's HTTP client) logs each request path at DEBUG, webhook tokens included,
+    so its connection-pool logger is held at INFO too.
+    """
+    for logger in (_apprise_log, _urllib3_log):
+        if logger.level == logging.NOTSET or logger.level < logging.INFO:
+            logger.setLevel(logging.INFO)
     if not any(isinstance(f, _AppriseTap) for f in _apprise_log.filters):
         _apprise_log.addFilter(_AppriseTap())
     if not getattr(_apprise_log.debug, "_soe_capture", False):
@@ -133,7 +130,8 @@ def _register_console() -> None:
     def _console(body: str, title: str, notify_type: str, *args: Any, **kwargs: Any) -> bool:
         # Looked up at call time so redirected stdout (tests, daemons) is honoured.
         out = sys.stdout
-        header = f"[{notify_type}] {title}" if title else f"[{notify_type}]"
+        # Alert subjects carry their severity already; only untitled notices get the type.
+        header = title or f"[{notify_type}]"
         print(f"{header}\n{body}\n", file=out, flush=True)
         return True
 
@@ -172,11 +170,20 @@ def validate_channels(channels: Mapping[str, ChannelConfig]) -> list[str]:
     return errors
 
 
-def _pick_body(scheme: str, message: OutgoingMessage) -> tuple[str, str, NotifyFormat | None]:
-    """(title, body, body_format) for a scheme: HTML for email, Slack markdown for Slack, else text."""
-    if scheme in EMAIL_SCHEMES and message.html:
+def channel_kind(app: apprise.Apprise) -> str:
+    """'email', 'slack' or 'other', by the plugin apprise chose (https://hooks.slack.com/... is Slack too)."""
+    from apprise.plugins.email import NotifyEmail
+    from apprise.plugins.slack import NotifySlack
+
+    service = app[0]
+    return "email" if isinstance(service, NotifyEmail) else "slack" if isinstance(service, NotifySlack) else "other"
+
+
+def _pick_body(kind: str, message: OutgoingMessage) -> tuple[str, str, NotifyFormat | None]:
+    """(title, body, body_format) for a channel kind: HTML for email, Slack markdown for Slack, else text."""
+    if kind == "email" and message.html:
         return message.title, message.html, NotifyFormat.HTML
-    if scheme in SLACK_SCHEMES and message.slack:
+    if kind == "slack" and message.slack:
         # Declared MARKDOWN makes apprise convert CommonMark to mrkdwn and escape & < > in every
         # Slack mode; undeclared (passthrough) bodies are re-escaped in legacy mode and would turn
         # an article's "<!channel>" back into a live mention. The subject is bold in the body.
@@ -184,7 +191,8 @@ def _pick_body(scheme: str, message: OutgoingMessage) -> tuple[str, str, NotifyF
     return message.title, message.text, NotifyFormat.TEXT
 
 
-_SMTP_REPLY = re.compile(r"\((\d{3}), b?['\"](.*?)['\"]\)", re.S)
+# str() of smtplib errors: "(451, b'4.3.0 busy')", "{'to@x': (550, b'...')}", "(550, b'...', 'from@x')".
+_SMTP_REPLY = re.compile(r"\((\d{3}), b?(['\"])(.*?)\2\s*[,)]", re.S)
 _RETRY_AFTER = re.compile(r"retry[- ]after\D{0,3}(\d+(?:\.\d+)?)", re.I)
 
 
@@ -193,7 +201,7 @@ def _summarise(lines: list[tuple[int, str]], status: AppriseResultStatus) -> tup
     parts: list[str] = []
     permanent = False
     for level, text in lines:
-        for code, reply in _SMTP_REPLY.findall(text):
+        for code, _quote, reply in _SMTP_REPLY.findall(text):
             parts.append(f"SMTP {code} {reply.strip()}".strip())
             permanent = permanent or code.startswith("5")
         if level >= logging.WARNING or (level == logging.DEBUG and "Exception" in text and not _SMTP_REPLY.search(text)):
@@ -221,9 +229,11 @@ def send(
         app = build(channel_name, channel, service_hook)
     except ChannelError as exc:
         return SendOutcome(ok=False, reason=redact(str(exc), secrets))
-    scheme = scheme_of(channel.url)
-    title, body, body_format = _pick_body(scheme, message)
-    attach = [str(p) for p in message.attachments if p.exists()] if scheme in ATTACHMENT_SCHEMES else []
+    kind = channel_kind(app)
+    title, body, body_format = _pick_body(kind, message)
+    # Slack webhooks cannot carry files (apprise only warns); email and json:// can.
+    takes_files = kind != "slack" and all(service.attachment_support for service in app)
+    attach = [str(p) for p in message.attachments if p.exists()] if takes_files else []
     with _captured() as lines:
         try:
             result = app.notify(
@@ -231,6 +241,7 @@ def send(
                 notify_type=_SEVERITY_TYPE.get(message.severity, NotifyType.INFO),
             )
             status = result.status
+            result.close()  # frees any log spill files apprise kept for the result
         except Exception as exc:  # a plugin bug must not kill the delivery loop
             lines.append((logging.ERROR, f"{type(exc).__name__}: {exc}"))
             status = AppriseResultStatus.FAILURE

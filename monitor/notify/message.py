@@ -6,6 +6,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+# Schemes whose channels get the chart rendered (the send itself checks the plugin's support).
+ATTACHMENT_SCHEMES = frozenset({"mailto", "mailtos", "json", "jsons", "form", "forms"})
+
+
+def scheme_of(url: str) -> str:
+    """The lower-case scheme of an apprise URL ('' when there is none)."""
+    return url.split("://", 1)[0].lower() if "://" in url else ""
+
 
 class OutgoingMessage(BaseModel):
     """One rendered notification; each channel picks the body that suits it."""

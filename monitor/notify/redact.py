@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
@@ -76,6 +75,22 @@ def redact_url(url: str) -> str:
     return out
 
 
+def _redact_url_in_text(url: str) -> str:
+    """Like redact_url, but http-like URLs keep their path: log lines mention article and feed
+    URLs, whose paths are not secret (configured webhook tokens are masked as known secrets)."""
+    scheme = url.split("://", 1)[0].lower()
+    if scheme not in _SERVER_SCHEMES:
+        return redact_url(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return MASK
+    masked = redact_url(f"{parts.scheme}://{parts.netloc}?{parts.query}" if parts.query else f"{parts.scheme}://{parts.netloc}")
+    base, _, query = masked.partition("?")
+    out = base + parts.path + (f"?{query}" if query else "")
+    return out + (f"#{parts.fragment}" if parts.fragment else "")
+
+
 def secrets_from_url(url: str) -> set[str]:
     """The literal secret strings inside one channel URL: password, tokens, secret query values."""
     secrets: set[str] = set()
@@ -107,33 +122,47 @@ def channel_secrets(channels: Mapping[str, object]) -> set[str]:
     return secrets
 
 
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Mask every URL's credentials and every known secret string in `text`."""
-    if not text:
-        return text
-    text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+def expand_secrets(secrets: Iterable[str]) -> tuple[str, ...]:
+    """The strings to mask, longest first: each secret, plus the parts of URL-shaped ones (a
+    whole channel URL is a secret, and so is each token in it)."""
+    out: set[str] = set()
+    for secret in secrets:
+        if not secret:
+            continue
+        out.add(secret)
+        if "://" in secret:
+            out |= secrets_from_url(secret)
     # Longest first, so a secret containing another is masked whole.
-    for secret in sorted({s for s in secrets if s and len(s) >= _MIN_SECRET_LEN}, key=len, reverse=True):
+    return tuple(sorted((s for s in out if len(s) >= _MIN_SECRET_LEN), key=len, reverse=True))
+
+
+def _mask(text: str, expanded: tuple[str, ...]) -> str:
+    text = _URL_IN_TEXT.sub(lambda m: _redact_url_in_text(m.group(0)), text)
+    for secret in expanded:
         text = text.replace(secret, MASK)
     return text
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Mask every URL's credentials and every secret string (or part of a secret URL) in `text`."""
+    return _mask(text, expand_secrets(secrets)) if text else text
 
 
 class RedactingFilter(logging.Filter):
     """A logging filter (for handlers) that masks secrets in every record it lets through.
 
-    Install it on the root handler(s): `handler.addFilter(RedactingFilter(channel_secrets(cfg.channels)))`.
+    Install it on the root handler(s) with the channel URLs (or `channel_secrets(cfg.channels)`):
+    `handler.addFilter(RedactingFilter(c.url for c in cfg.channels.values()))`.
     Call `update()` after a config reload adds channels.
     """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self._lock = threading.Lock()
-        self._secrets: frozenset[str] = frozenset(secrets)
+        self._secrets = expand_secrets(secrets)
 
     def update(self, secrets: Iterable[str]) -> None:
-        """Replace the set of secret strings to mask."""
-        with self._lock:
-            self._secrets = frozenset(secrets)
+        """Replace the secrets to mask (strings or whole channel URLs)."""
+        self._secrets = expand_secrets(secrets)  # one atomic rebind: no lock needed
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record's message (and exception text) with secrets masked; never drops it."""
@@ -142,11 +171,11 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a malformed record: let logging report it as usual
             return True
-        record.msg, record.args = redact(message, secrets), None
+        record.msg, record.args = _mask(message, secrets), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text, secrets)
+            record.exc_text = _mask(record.exc_text, secrets)
         if record.stack_info:
-            record.stack_info = redact(record.stack_info, secrets)
+            record.stack_info = _mask(record.stack_info, secrets)
         return True

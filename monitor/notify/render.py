@@ -107,10 +107,13 @@ def _quote_lines(text: str, prefix: str) -> str:
 def _context(alert: Any) -> dict[str, Any]:
     fact = _get(alert, "fact") or {}
     link, link_title = alert_link(fact)
+    message = _get(alert, "message", "") or ""
+    quote = (fact.get("quote") or "").strip()
     return {
         "subject": _get(alert, "subject", "") or "",
-        "message": _get(alert, "message", "") or "",
-        "quote": (fact.get("quote") or "").strip(),
+        "message": message,
+        # The default rule message already quotes the sentence: never print it twice.
+        "quote": "" if quote and quote in message else quote,
         "link": link,
         "link_title": link_title,
         "severity": _get(alert, "severity", "info") or "info",
@@ -126,7 +129,7 @@ def render_text(alert: Any) -> str:
     lines = [c["message"].strip()] if c["message"].strip() else []
     if c["quote"]:
         lines.append(f'"{c["quote"]}"')
-    if c["link"] or c["link_title"]:
+    if (c["link"] or c["link_title"]) and not (c["link"] and c["link"] in c["message"]):
         lines.append("Source: " + " ".join(x for x in (c["link_title"], f"<{c['link']}>" if c["link"] else None) if x))
     lines.append(f"Rule {c['rule']} · {c['severity']}" + (f" · alert #{c['alert_id']}" if c["alert_id"] else ""))
     return "\n\n".join(lines)

@@ -135,7 +135,7 @@ def server() -> Iterator[LoopbackServer]:
     """A fresh loopback server; GOOD_RSS is always at /good.xml."""
     srv = LoopbackServer()
     srv.serve("/good.xml", GOOD_RSS, "application/rss+xml")
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     yield srv
     srv.stop.set()

@@ -60,12 +60,13 @@ def test_big5_feed_gives_correct_chinese(server, fetcher, header):
 
 
 @pytest.mark.parametrize("wrong", ["ISO-8859-1", "utf-8", "windows-1252"])
-def test_wrong_charset_header_does_not_beat_the_xml_declaration(server, fetcher, wrong):
+def test_wrong_charset_header_does_not_beat_the_xml_declaration(server, fetcher, neighbour_ok, wrong):
     # feedparser alone lets the header win (RFC 3023) and stores mojibake; we must not.
     body = rss(ZH_TITLE, ZH_TEXT, "gb2312")
     parsed = fetch_and_parse(server, fetcher, "/wrong.xml", body, f"application/rss+xml; charset={wrong}")
     entry = only_entry(parsed)
     assert entry.title == ZH_TITLE and entry.content_text == ZH_TEXT
+    neighbour_ok(fetcher)
 
 
 def test_header_charset_is_used_when_the_body_declares_nothing(server, fetcher):
@@ -80,10 +81,11 @@ def test_wrong_declaration_falls_back_to_the_header(server, fetcher):
     assert entry.title == ZH_TITLE
 
 
-def test_html_instead_of_a_feed(server, fetcher):
+def test_html_instead_of_a_feed(server, fetcher, neighbour_ok):
     page = b"<!DOCTYPE html><html><head><title>Home</title></head><body><p>Welcome</p></body></html>"
     parsed = fetch_and_parse(server, fetcher, "/page", page, "text/html; charset=utf-8")
     assert parsed.entries == [] and parsed.error.startswith("not a feed: got HTML from ")
+    neighbour_ok(fetcher)
 
 
 def test_html_labelled_as_xml_is_still_recognised():
@@ -125,6 +127,8 @@ def test_bozo_feed_keeps_recovered_entries_with_a_warning():
 def test_fetch_error_passes_through():
     parsed = parse_feed(FetchResult(status="error", url="http://x/f", error="HTTP 404 from http://x/f"), "x")
     assert parsed.error == "HTTP 404 from http://x/f" and parsed.entries == []
+    unchanged = parse_feed(FetchResult(status="not_modified", url="http://x/f", http_status=304), "x")
+    assert unchanged.entries == [] and unchanged.error is None
 
 
 ATOM = """<?xml version="1.0" encoding="utf-8"?>
@@ -183,3 +187,15 @@ def test_garbage_never_raises():
     for body in (b"\x00\xff" * 1000, b"<" * 5000, b"<rss>" + b"<item>" * 3000, "🙂".encode() * 100):
         parsed = parse_feed(FetchResult(status="ok", url="http://x/f", body=body), "x")
         assert isinstance(parsed, ParsedFeed)
+
+
+def test_utf8_body_with_a_wrong_gb2312_declaration(server, fetcher):
+    body = rss(ZH_TITLE, ZH_TEXT, "gb2312").decode("gb2312").encode("utf-8")  # declaration now lies
+    for content_type in ("application/rss+xml", "text/xml", "application/rss+xml; charset=gb2312"):
+        entry = only_entry(fetch_and_parse(server, fetcher, "/lie.xml", body, content_type))
+        assert entry.title == ZH_TITLE and entry.content_text == ZH_TEXT
+
+
+def test_gbk_feed_served_as_text_xml_without_charset(server, fetcher):
+    parsed = fetch_and_parse(server, fetcher, "/txml.xml", rss(ZH_TITLE, ZH_TEXT, "gbk"), "text/xml")
+    assert only_entry(parsed).title == ZH_TITLE and not parsed.bozo

@@ -6,7 +6,6 @@ import email.utils
 import gzip
 import socket
 import threading
-import time
 import tracemalloc
 import zlib
 from collections.abc import Callable
@@ -91,11 +90,11 @@ def test_redirects_are_followed_to_the_final_url(server, fetcher):
     assert result.status == "ok" and result.url == server.url("/good.xml")
 
 
-def test_conditional_get_gives_not_modified(server, fetcher):
+def test_conditional_get_gives_not_modified(server, fetcher, neighbour_ok):
     def handler(h):
         if h.headers.get("If-None-Match") == '"v7"':
-            h.send_response(304)
-            h.send_header("ETag", '"v7"')
+            h.send_response(304)  # without repeating the ETag, as servers may
+            h.send_header("Content-Length", "0")
             h.end_headers()
         else:
             h.reply(200, FEED, headers={"ETag": '"v7"'})
@@ -105,8 +104,10 @@ def test_conditional_get_gives_not_modified(server, fetcher):
     assert first.status == "ok" and first.etag == '"v7"'
     second = fetcher.fetch(url, etag=first.etag, last_modified="Mon, 06 Jan 2025 08:00:00 GMT")
     assert second.status == "not_modified" and second.http_status == 304 and second.body is None
+    assert second.etag == '"v7"' and second.last_modified == "Mon, 06 Jan 2025 08:00:00 GMT"
     assert server.requests[-1][1]["if-modified-since"] == "Mon, 06 Jan 2025 08:00:00 GMT"
     assert "if-none-match" not in server.requests[0][1]
+    neighbour_ok(fetcher)
 
 
 def test_http_errors_have_clear_messages(server, fetcher):
@@ -209,6 +210,33 @@ def test_dripping_headers_are_cut_at_the_deadline(server, neighbour_ok):
     assert result.status == "error" and "deadline" in result.error
 
 
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("encoding", [None, "gzip"])
+def test_huge_redirect_body_is_not_read(server, fetcher, neighbour_ok, encoding):
+    def redirect(h):
+        h.send_response(302)
+        h.send_header("Location", "/good.xml")
+        h.send_header("Content-Length", str(100 * MB))
+        if encoding:
+            h.send_header("Content-Encoding", encoding)
+        h.end_headers()
+        chunk = gzip_bomb()[:65536] if encoding else b"x" * 65536
+        for _ in range(100 * MB // len(chunk)):
+            if server.stop.is_set():
+                return
+            h.wfile.write(chunk)
+
+    url = server.route("/moved-huge", redirect)
+    tracemalloc.start()
+    try:
+        result = fetch_alongside(fetcher, url, neighbour_ok)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.status == "ok" and result.url == server.url("/good.xml")
+    assert peak < 8 * MB
+
+
 @pytest.mark.timeout(15)
 def test_redirect_loop_is_an_error(server, fetcher, neighbour_ok):
     server.serve("/loop-a", b"", status=302, headers={"Location": "/loop-b"})
@@ -247,9 +275,10 @@ def test_connection_refused(fetcher):
     ("/etc/hostname", "local files are not allowed"),
     ("file:///etc/hostname", "local files are not allowed"),
 ])
-def test_bad_urls_are_errors_not_exceptions(fetcher, url, needle):
+def test_bad_urls_are_errors_not_exceptions(fetcher, neighbour_ok, url, needle):
     result = fetcher.fetch(url)
     assert result.status == "error" and needle in result.error
+    neighbour_ok(fetcher)
 
 
 def test_local_files_when_allowed(fetcher, tmp_path):
@@ -309,3 +338,12 @@ def test_parse_max_age():
     assert parse_max_age("public, max-age=900") == 900
     assert parse_max_age("no-cache") == 0
     assert parse_max_age("public") is None and parse_max_age(None) is None
+
+
+@pytest.mark.timeout(15)
+def test_tls_failure_is_an_error(server, fetcher, neighbour_ok):
+    # https:// to a plain-HTTP server: the TLS handshake fails.
+    url = server.url("/good.xml").replace("http://", "https://")
+    result = fetcher.fetch(url)
+    assert result.status == "error" and result.error.startswith(f"TLS error connecting to {url}")
+    neighbour_ok(fetcher)

@@ -1,0 +1,206 @@
+"""Text -> typed facts: figures (metric, entity, value, period, change) and contracts, English and Chinese.
+
+    >>> from monitor.extract import extract
+    >>> facts = extract("China's SOEs saw exports grow 3.9 percent to 1.79 trillion yuan in 2024.")
+    >>> facts.figures[0].metric, facts.figures[0].value
+    ('exports', 1790000000000.0)
+
+Pipeline per article: normalise (full-width -> ASCII, same length), split sentences, find every
+amount, period, metric and entity mention in one pass each, then walk the sentences in order,
+carrying the year, period, subject entity and metric forward (ArticleContext): contracts first,
+then figures from the amounts the contracts did not use, then headline de-duplication.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Sequence
+from datetime import date
+from functools import lru_cache, partial
+from pathlib import Path
+
+from .amounts import AmountParser
+from .context import ArticleContext, SentenceData
+from .contracts import ContractFinder, load_places
+from .dedupe import dedupe
+from .figures import FigureBuilder
+from .fx import CurrencyTable
+from .gazetteer import EntityMention, Gazetteer
+from .models import Contract, Facts, Figure, Period
+from .periods import find_periods, resolve
+from .sentences import detect_lang, normalize, split_sentences
+from .table import format_table
+from .vocabulary import Vocabulary
+
+__all__ = ["Contract", "Extractor", "Facts", "Figure", "Period", "extract", "format_table"]
+
+
+_DEAL_HINT = re.compile(r"contract|deal|agreement|order|合同|协议|订单|项目")
+
+
+def _bucket(items: list, starts: list[int], s: int, e: int) -> list:
+    return items[bisect_left(starts, s):bisect_left(starts, e)]
+
+
+class _LazyEntities:
+    """Entity mentions per sentence, found only when a sentence is read or an earlier subject is needed.
+
+    `carried_before(i)` is the subject entity the article established before sentence i: the first company or
+    group named in the latest earlier sentence that names one. Each sentence is scanned at most once.
+    """
+
+    def __init__(self, gazetteer: Gazetteer, text: str, sentences: list) -> None:
+        self._gaz = gazetteer
+        self._text = text
+        self._sentences = sentences
+        self._cache: dict[int, list[EntityMention]] = {}
+        self._carried: dict[int, str | None] = {}  # subject in force at the end of sentence k
+
+    def of(self, i: int) -> list[EntityMention]:
+        """Entity mentions of sentence i."""
+        found = self._cache.get(i)
+        if found is None:
+            s = self._sentences[i]
+            found = self._cache[i] = self._gaz.find(self._text, s.start, s.end)
+        return found
+
+    def carried_before(self, i: int) -> str | None:
+        """The subject carried into sentence i: walk back to the latest sentence that names a company or group.
+
+        Only known names count (an unknown organisation is rarely the article's subject); results are memoised,
+        so each sentence is scanned at most once however often this is asked.
+        """
+        j = i - 1
+        walked: list[int] = []
+        found: str | None = None
+        while j >= 0:
+            if j in self._carried:
+                found = self._carried[j]
+                break
+            walked.append(j)
+            subject = self._subject(j)
+            if subject is not None:
+                found = subject
+                break
+            j -= 1
+        for k in walked:
+            # Sentence k's carry-out is its own subject, or what came into it.
+            self._carried[k] = self._subject(k) or found
+        return found
+
+    def _subject(self, j: int) -> str | None:
+        if j in self._cache:
+            mentions = self._cache[j]
+        else:
+            s = self._sentences[j]
+            mentions = self._gaz.find_known(self._text, s.start, s.end)
+        return next((x.name for x in mentions if x.kind in ("company", "group")), None)
+
+
+class Extractor:
+    """Rule-based extractor; loads the shipped vocabulary, gazetteer and FX table plus user files that extend them."""
+
+    def __init__(self, vocabulary_files: Sequence[Path] = (), gazetteer_files: Sequence[Path] = (),
+                 fx_to_usd: dict[str, float] | None = None) -> None:
+        self.vocabulary = Vocabulary([Path(p) for p in vocabulary_files])
+        self.gazetteer = Gazetteer([Path(p) for p in gazetteer_files])
+        self.fx = CurrencyTable.load(overrides=fx_to_usd)
+        self._amounts = AmountParser(self.fx)
+        self._figures = FigureBuilder(self.vocabulary, self.fx)
+        self._places = load_places()
+
+    def known_metrics(self) -> set[str]:
+        """Canonical metric names of the vocabulary (for rule validation)."""
+        return self.vocabulary.names()
+
+    def known_entities(self) -> set[str]:
+        """Canonical entity names of the gazetteer (for rule validation)."""
+        return self.gazetteer.names()
+
+    def extract(self, text: str, published: date | None = None, lang: str | None = None) -> Facts:
+        """All figures and contracts in one article; relative periods resolve against `published`.
+
+        `lang` ("en" or "zh", detected from the share of CJK characters when not given) is informative only:
+        the grammar reads both languages in every text, so mixed-script articles work too.
+        """
+        del lang  # accepted for the API; every rule is bilingual
+        if not text or not text.strip():
+            return Facts()
+        norm = normalize(text)
+        lower = norm.lower()
+        if len(lower) != len(norm):  # a few Unicode letters change length when lower-cased
+            lower = norm
+        sentences = split_sentences(norm)
+        amounts = self._amounts.find(norm)
+        a_starts = [a.start for a in amounts]
+        # Only sentences with numbers or deal words (and the title and lead, which set the context) are read.
+        finder = ContractFinder(self.gazetteer, self.fx, self._places)
+        reads: list[tuple[bool, list]] = []
+        for sent in sentences:
+            sent_amounts = _bucket(amounts, a_starts, sent.start, sent.end)
+            has_deal = _DEAL_HINT.search(lower, sent.start, sent.end) is not None
+            reads.append((has_deal, sent_amounts))
+        spans = [(s.start, s.end) for s, (deal, amts) in zip(sentences, reads)
+                 if deal or amts or s.is_title or s.paragraph <= 1]
+        periods = find_periods(norm, spans=spans)
+        p_starts = [p.start for p in periods]
+        entities = _LazyEntities(self.gazetteer, norm, sentences)
+
+        ctx = ArticleContext(published)
+        for i in range(min(4, len(sentences))):
+            company = next((x.name for x in entities.of(i) if x.kind == "company"), None)
+            if company:
+                ctx.issuer = company
+                break
+        figures: list[Figure] = []
+        contracts: list[Contract] = []
+        title_span = None
+        for i, sent in enumerate(sentences):
+            if sent.is_title:
+                title_span = (sent.start, sent.end)
+            has_deal, sent_amounts = reads[i]
+            if not (sent_amounts or has_deal or sent.is_title or sent.paragraph <= 1 or finder.waiting):
+                continue
+            sd = SentenceData(
+                sent, text, sent_amounts,
+                _bucket(periods, p_starts, sent.start, sent.end),
+                self.vocabulary.find(norm, sent.start, sent.end) if sent_amounts else [],
+                entities.of(i),
+            )
+            year = ctx.year
+            for p in sd.periods:
+                r = resolve(p, published, year)
+                sd.resolved.append(r)
+                if r is not None and r.end is not None and p.kind not in ("ignore", "prev_year"):
+                    year = r.end.year
+            ctx.subject = partial(entities.carried_before, i)
+            found, totals, taken = finder.find(norm, sd, ctx) if (has_deal or finder.waiting) else ([], [], set())
+            contracts.extend(found)
+            if sd.amounts:
+                taken -= {h.amount_start for h in totals}
+                figures.extend(self._figures.build(norm, sd, ctx, taken, totals))
+            self._carry(sd, ctx, year)
+        contracts.extend(finder.flush())
+        return Facts(figures=dedupe(figures, title_span), contracts=contracts)
+
+    @staticmethod
+    def _carry(sd: SentenceData, ctx: ArticleContext, year: int | None) -> None:
+        """Carry the period and year of this sentence to the sentences after it."""
+        explicit = [r for p, r in zip(sd.periods, sd.resolved) if r is not None and p.kind not in ("ignore", "prev_year")]
+        if explicit:
+            # The year always carries ("1-3月" after "2022年1-3月"); the period only from sentences about figures,
+            # the title or the lead paragraph, so a passing date does not become every later figure's period.
+            ctx.year = year
+            if sd.amounts or sd.metrics or sd.sentence.is_title or sd.sentence.paragraph <= 1:
+                ctx.period = explicit[-1]
+
+
+@lru_cache(maxsize=1)
+def _default() -> Extractor:
+    return Extractor()
+
+
+def extract(text: str, published: date | None = None, lang: str | None = None) -> Facts:
+    """Extract facts with the shipped data files (a cached default Extractor)."""
+    return _default().extract(text, published, lang)

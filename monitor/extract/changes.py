@@ -1,0 +1,88 @@
+"""Rates of change next to a percentage: direction (rise or fall) and basis (year-on-year, ...)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_UP = (
+    "rose rise rises risen rising grew grow grows growing grown increased increase increases increasing up jumped jump "
+    "jumps surged surge surges climbed climb climbs gained gain gains expanded expand expands advanced soared rebounded "
+    "higher growth added spiked"
+).split()
+_DOWN = (
+    "fell fall falls fallen falling declined decline declines declining dropped drop drops down slid slide slides "
+    "decreased decrease decreases decreasing shrank shrink shrinks shrunk contracted plunged plunge plunges slumped slump "
+    "tumbled lower dipped dip dips slipped eased retreated lost contraction"
+).split()
+_ZH_UP = ["同比增长", "同比增加", "同比上升", "增长", "增加", "上升", "上涨", "提高", "提升", "增幅", "增速", "增", "涨"]
+_ZH_DOWN = ["同比下降", "同比减少", "同比下滑", "下降", "减少", "下滑", "回落", "降低", "下跌", "降幅", "减", "降", "跌"]
+
+_EN_CUE = re.compile(r"(?<![A-Za-z])(" + "|".join(sorted(_UP + _DOWN, key=len, reverse=True)) + r")(?![A-Za-z])", re.IGNORECASE)
+_ZH_CUE = re.compile("|".join(sorted(_ZH_UP + _ZH_DOWN, key=len, reverse=True)))
+_DOWN_SET = set(_DOWN) | set(_ZH_DOWN)
+# Words allowed between a change verb and its percentage ("rose by an average of 5%", "were up 0.7 percent").
+_FILLER = set(
+    "by of to about around nearly almost some more than over an a roughly approximately year-on-year y-o-y yoy "
+    "respectively slightly sharply significantly strongly and an average annual at least was were is has have had "
+    "only just modest modestly steady steadily".split()
+)
+_ZH_FILLER = re.compile(r"(?:了|为|达|达到|约|近|分别|同比|比上年|较上年|、|和|及|[①-⑳]|\s|,|，|\d{1,3}(?:\.\d{1,3})?%)+")
+_PCT_TOKEN = re.compile(r"^[-−]?\d{1,3}(?:\.\d{1,4})?(?:%|percent|pct)?,?$")
+_AFTER_EN = re.compile(r"\s{0,2}(?:year[\s-]on[\s-]year\s{1,2}|yoy\s{1,2}|annual\s{1,2})?(increase|rise|growth|gain|jump|decline|drop|fall|decrease|contraction)(?![A-Za-z])", re.IGNORECASE)
+_YOY = re.compile(r"year[\s-]on[\s-]year|year[\s-]over[\s-]year|y-o-y|\byoy\b|from a year (?:earlier|ago)|same period (?:of )?last year|"
+                  r"same period a year|compared with a year|than a year|同比|比上年|较上年|比去年|较去年|上年同期|去年同期", re.IGNORECASE)
+_QOQ = re.compile(r"quarter[\s-]on[\s-]quarter|from the previous quarter|环比", re.IGNORECASE)
+_MOM = re.compile(r"month[\s-]on[\s-]month|from the previous month", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Direction of a percentage that is a rate of change (+1 rise, -1 fall) and its basis."""
+
+    sign: int
+    basis: str
+
+
+def find_change(text: str, pct_start: int, pct_end: int, floor: int, ceiling: int) -> Change | None:
+    """Is the percentage at [pct_start, pct_end) a rate of change? Look for a change verb just before or a noun just after.
+
+    floor/ceiling bound the clause (the sentence, or the end of the previous amount), keeping the look constant-time.
+    """
+    before = text[max(floor, pct_start - 48):pct_start]
+    sign = _sign_before(before)
+    if sign is None:
+        m = _AFTER_EN.match(text, pct_end, min(ceiling, pct_end + 40))
+        if m:
+            sign = -1 if m.group(1).lower() in _DOWN_SET else 1
+    if sign is None:
+        after = text[pct_end:min(ceiling, pct_end + 16)]
+        if re.match(r"\s{0,2}(?:,\s{0,2})?(?:year[\s-]on[\s-]year|y-o-y|yoy)", after, re.IGNORECASE) or before.endswith("同比"):
+            sign = 1
+    if sign is None:
+        return None
+    around = text[max(floor, pct_start - 48):min(ceiling, pct_end + 40)]
+    basis = "yoy" if _YOY.search(around) else "qoq" if _QOQ.search(around) else "mom" if _MOM.search(around) else "unspecified"
+    return Change(sign, basis)
+
+
+def _sign_before(before: str) -> int | None:
+    # Chinese: the verb sits right before the number, with only fillers between.
+    zh = None
+    for m in _ZH_CUE.finditer(before):
+        zh = m
+    if zh is not None and not _ZH_FILLER.sub("", before[zh.end():]):
+        return -1 if zh.group() in _DOWN_SET else 1
+    en = None
+    for m in _EN_CUE.finditer(before):
+        en = m
+    if en is None:
+        return None
+    words = before[en.end():].replace("(", " ").split()
+    if len(words) > 7:
+        return None
+    for w in words:
+        lw = w.lower().strip(",")
+        if lw and lw not in _FILLER and not _PCT_TOKEN.match(lw):
+            return None
+    return -1 if en.group(1).lower() in _DOWN_SET else 1

@@ -1,0 +1,285 @@
+"""Figures: tie each amount in a sentence to its rate of change, metric, entity and period.
+
+The grammar works on the mentions of one sentence in text order. A level and a rate in the same
+clause become one figure ("rose 3.9 percent to 1.79 trillion yuan"; "186044.7亿元,同比增长12.9%");
+a rate alone is a figure with no value; a ratio metric turns a bare percentage into a level.
+Metric, entity and period come from the nearest mention in the sentence, else from what the
+article established before (ArticleContext).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .amounts import Amount
+from .changes import Change, find_change
+from .context import ArticleContext, SentenceData
+from .contracts import TotalHint
+from .fx import CurrencyTable
+from .gazetteer import EntityMention
+from .models import Figure, Period
+from .periods import shift_year
+from .vocabulary import MetricMention, Vocabulary, snake_case
+
+_BOUNDARY = re.compile(r"[;；。]|\bwhile\b|\bwhereas\b|\bbut\b")
+_TO_LEVEL = re.compile(r"(?:\bto\b|至|达到)\s{0,2}(?:a\s{1,2}(?:record\s{1,2})?|an\s{1,2}|about\s{1,2}|around\s{1,2}|nearly\s{1,2}|more than\s{1,2}|over\s{1,2}|约|近|逾)?\s{0,2}$")
+_METRIC_AFTER = re.compile(r"\s{0,2}(?:in|of|worth of)\s{1,2}(?:the\s{1,2}|its\s{1,2}|their\s{1,2})?", re.IGNORECASE)
+_NP_BEFORE = re.compile(
+    r"(?P<np>(?:[a-z][a-z'-]{1,20}\s){0,2}[a-z][a-z-]{2,20})\s{1,2}(?:of|was|were|stood at|reached|totaled|totalled|hit|"
+    r"amounted to|came in at|rose to|grew to|fell to|of about|of around|were worth|was worth|worth|totaling|totalling)\s{1,2}\Z"
+)
+_NP_AFTER = re.compile(r"\s{1,2}(?:in|of)\s{1,2}(?P<np>(?:[a-z][a-z-]{1,20}\s){0,2}[a-z][a-z-]{2,20})")
+_NP_STOP = {"the", "a", "an", "its", "their", "which", "that", "this", "total", "china", "year", "period", "months", "about",
+            "around", "which", "company", "group", "state", "had", "has"}
+_SHARE_PRICE = re.compile(r"share price|\bshares?\b|stock price|closed at|per share|股价|每股|收盘|股票", re.IGNORECASE)
+_RESPECTIVELY = re.compile(r"respectively|分别")
+_APPOSITION = re.compile(r"(?:\b(?:a|an|one of the)\s{1,2})\Z", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class _Item:
+    """A figure under construction: a level, a rate, or both."""
+
+    level: Amount | None
+    rate: Amount | None
+    change: Change | None
+    forced_metric: MetricMention | None = None  # from a "respectively" list
+    forced_entity: EntityMention | None = None
+
+    @property
+    def start(self) -> int:
+        return min(a.start for a in (self.level, self.rate) if a is not None)
+
+    @property
+    def end(self) -> int:
+        return max(a.end for a in (self.level, self.rate) if a is not None)
+
+
+class FigureBuilder:
+    """Builds the figures of one sentence."""
+
+    def __init__(self, vocabulary: Vocabulary, fx: CurrencyTable) -> None:
+        self._vocab = vocabulary
+        self._fx = fx
+
+    def build(self, text: str, sd: SentenceData, ctx: ArticleContext, taken: set[int],
+              hints: list[TotalHint] = ()) -> list[Figure]:
+        """Figures of one sentence; amounts whose start is in `taken` (contract values) are skipped.
+
+        `hints` name the metric and entity of amounts that total several contracts.
+        """
+        sent = sd.sentence
+        amounts = [a for a in sd.amounts if a.start not in taken and a.kind != "points"]
+        if not amounts:
+            return []
+        items = self._items(text, sd, amounts, ctx)
+        if not items:
+            return []
+        by_start = {h.amount_start: h for h in hints}
+        self._assign_lists(text, sd, items)
+        quote = sd.source[sent.start:sent.end]
+        figures: list[Figure] = []
+        claimed_after: set[int] = set()
+        prev_period: Period | None = None
+        for idx, item in enumerate(items):
+            nxt = items[idx + 1].start if idx + 1 < len(items) else sent.end
+            hint = by_start.get(item.level.start) if item.level else None
+            metric, metric_text = (hint.metric, hint.metric_text) if hint else self._metric(text, sd, item, ctx)
+            if metric is None and _SHARE_PRICE.search(text, max(sent.start, item.start - 40), item.start):
+                continue  # a share price, not a reported figure
+            if metric is None and item.level is not None and item.level.kind == "volume":
+                continue  # "12 units", "3,000 tonnes of capacity": a count or a specification, not a series
+            entity = hint.entity if hint and hint.entity else self._entity(text, sd, item, ctx)
+            period = self._period(text, sd, item, nxt, ctx, claimed_after, prev_period)
+            prev_period = period or prev_period
+            level, rate = item.level, item.rate
+            value = level.value if level else None
+            unit = level.unit if level else "percent"
+            usd = None
+            if level is not None and level.kind == "money":
+                usd = level.usd_value if level.usd_value is not None else (
+                    value if unit == "USD" else self._fx.to_usd(value, unit))
+            change_pct = None
+            basis = None
+            if rate is not None and item.change is not None:
+                change_pct = round(abs(rate.value) * item.change.sign, 6)
+                if rate.value < 0:
+                    change_pct = round(rate.value, 6)
+                basis = item.change.basis
+            figures.append(Figure(
+                metric=metric or "unspecified", metric_text=metric_text or "", entity=entity, value=value, unit=unit,
+                usd_value=usd, qualifier=(level or rate).qualifier if (level or rate) else None, period=period,
+                change_pct=change_pct, change_basis=basis, quote=quote, span=(sent.start, sent.end),
+            ))
+            if metric:
+                ctx.metric, ctx.metric_text, ctx.metric_paragraph = metric, metric_text, sent.paragraph
+        return figures
+
+    # ---- levels and rates -------------------------------------------------------------------------
+    def _items(self, text: str, sd: SentenceData, amounts: list[Amount], ctx: ArticleContext) -> list[_Item]:
+        sent = sd.sentence
+        kinds: list[str] = []
+        changes: list[Change | None] = []
+        for i, a in enumerate(amounts):
+            if a.kind != "percent":
+                kinds.append("level")
+                changes.append(None)
+                continue
+            floor = sent.start
+            for b in reversed(amounts[:i]):
+                if b.kind != "percent":
+                    floor = b.end
+                    break
+            ceiling = amounts[i + 1].start if i + 1 < len(amounts) else sent.end
+            ch = find_change(text, a.num_start, a.end, floor, ceiling)
+            if ch is not None:
+                kinds.append("rate")
+                changes.append(ch)
+            elif self._ratio_metric_before(sd, a, ctx):
+                kinds.append("level")
+                changes.append(None)
+            else:
+                kinds.append("skip")
+                changes.append(None)
+        items: list[_Item] = []
+        used: set[int] = set()
+        # Rate followed by "to" + level: "rose 11.9 percent year-on-year to 41.17 billion yuan".
+        for i, a in enumerate(amounts):
+            if kinds[i] != "rate" or i + 1 >= len(amounts):
+                continue
+            j = i + 1
+            if kinds[j] == "level" and j not in used and amounts[j].kind != "percent":
+                gap = text[a.end:amounts[j].start]
+                entity_between = any(a.end <= x.start and x.end <= amounts[j].start for x in sd.entities)
+                if len(gap) <= 80 and not _BOUNDARY.search(gap) and _TO_LEVEL.search(gap) and not entity_between:
+                    used.update((i, j))
+                    items.append(_Item(amounts[j], a, changes[i]))
+        # Level then its rate in the same clause: "186044.7亿元,同比增长12.9%", "... yuan ..., up 1.3 percent".
+        for i, a in enumerate(amounts):
+            if kinds[i] != "rate" or i in used:
+                continue
+            j = i - 1
+            if j >= 0 and kinds[j] == "level" and j not in used and amounts[j].kind != "percent":
+                gap = text[amounts[j].end:a.start]
+                metrics_between = [m for m in sd.metrics if amounts[j].end <= m.start and m.end <= a.start]
+                entities_between = [e for e in sd.entities if amounts[j].end <= e.start and e.end <= a.start]
+                after_ok = not metrics_between or (len(metrics_between) == 1 and _METRIC_AFTER.match(text, amounts[j].end)
+                                                   and _METRIC_AFTER.match(text, amounts[j].end).end() == metrics_between[0].start)
+                if len(gap) <= 100 and not _BOUNDARY.search(gap) and after_ok and not entities_between:
+                    used.update((i, j))
+                    items.append(_Item(amounts[j], a, changes[i]))
+        for i, a in enumerate(amounts):
+            if i in used or kinds[i] == "skip":
+                continue
+            if kinds[i] == "rate":
+                items.append(_Item(None, a, changes[i]))
+            else:
+                items.append(_Item(a, None, None))
+        items.sort(key=lambda it: it.start)
+        return items
+
+    def _ratio_metric_before(self, sd: SentenceData, a: Amount, ctx: ArticleContext) -> bool:
+        before = [m for m in sd.metrics if m.end <= a.start]
+        if before:
+            return self._vocab.is_ratio(before[-1].metric)
+        return ctx.metric is not None and self._vocab.is_ratio(ctx.metric) and ctx.metric_paragraph == sd.sentence.paragraph
+
+    # ---- "respectively": metrics or entities listed in the order of the numbers -------------------
+    def _assign_lists(self, text: str, sd: SentenceData, items: list[_Item]) -> None:
+        """"A, B and C rose 5%, 6% and 7% respectively": pair the listed metrics (or entities) with the numbers."""
+        sent = sd.sentence
+        if len(items) < 2 or not _RESPECTIVELY.search(text, sent.start, sent.end):
+            return
+        n = len(items)
+        metrics = [m for m in sd.metrics if m.end <= items[0].start]
+        entities = [e for e in sd.entities if e.end <= items[0].start]
+        if len(metrics) >= n and len({m.metric for m in metrics[-n:]}) == n:
+            for item, m in zip(items, metrics[-n:]):
+                item.forced_metric = m
+        if len(entities) >= n and len({e.name for e in entities[-n:]}) == n:
+            for item, e in zip(items, entities[-n:]):
+                item.forced_entity = e
+
+    # ---- metric ---------------------------------------------------------------------------------
+    def _metric(self, text: str, sd: SentenceData, item: _Item, ctx: ArticleContext) -> tuple[str | None, str | None]:
+        forced = item.forced_metric
+        if forced is not None:
+            return forced.metric, forced.text
+        level = item.level
+        if level is not None:
+            m = _METRIC_AFTER.match(text, level.end)
+            if m:
+                for mm in sd.metrics:
+                    if mm.start == m.end():
+                        return mm.metric, mm.text
+        before = [mm for mm in sd.metrics if mm.end <= item.start]
+        if before:
+            return before[-1].metric, before[-1].text
+        inside = [mm for mm in sd.metrics if item.start <= mm.start and mm.end <= item.end]
+        if inside:
+            return inside[0].metric, inside[0].text
+        if ctx.metric and ctx.metric_paragraph >= sd.sentence.paragraph - 1:
+            return ctx.metric, ctx.metric_text
+        return self._noun_phrase(text, sd, item)
+
+    def _noun_phrase(self, text: str, sd: SentenceData, item: _Item) -> tuple[str | None, str | None]:
+        start = item.level.start if item.level else item.start
+        m = _NP_BEFORE.search(text, max(sd.sentence.start, start - 60), start)
+        if m is None and item.level is not None:
+            m = _NP_AFTER.match(text, item.level.end, sd.sentence.end)
+        if m is None:
+            return None, None
+        words = [w for w in m.group("np").split() if w.lower() not in _NP_STOP]
+        if not words:
+            return None, None
+        phrase = " ".join(words)
+        return self._vocab.canonical(phrase) or snake_case(phrase), phrase
+
+    # ---- entity ---------------------------------------------------------------------------------
+    def _entity(self, text: str, sd: SentenceData, item: _Item, ctx: ArticleContext) -> str | None:
+        forced = item.forced_entity
+        if forced is not None:
+            return forced.name
+        usable = [e for e in sd.entities if not _APPOSITION.search(text, max(0, e.start - 12), e.start)]
+        before = [e for e in usable if e.end <= item.start]
+        if before:
+            return before[-1].name
+        after = [e for e in usable if e.start >= item.end]
+        if after:
+            return after[0].name
+        return ctx.entity
+
+    # ---- period ---------------------------------------------------------------------------------
+    def _period(self, text: str, sd: SentenceData, item: _Item, next_start: int, ctx: ArticleContext,
+                claimed_after: set[int], prev_period: Period | None) -> Period | None:
+        chosen = None
+        # Inside the figure ("decreased 5.4 percent in the first half to ..."), or right after it ("... in 2012").
+        for k, p in enumerate(sd.periods):
+            if p.kind == "ignore":
+                continue
+            if item.start <= p.start and p.end <= item.end:
+                chosen = k
+                break
+            if item.end <= p.start and p.end <= next_start:
+                gap = text[item.end:p.start]
+                between_metric = any(item.end <= m.start < p.start for m in sd.metrics)
+                if len(gap) <= 60 and not _BOUNDARY.search(gap) and not between_metric:
+                    chosen = k
+                    claimed_after.add(k)
+                break
+        if chosen is None:
+            before = [k for k, p in enumerate(sd.periods) if p.end <= item.start and p.kind != "ignore" and k not in claimed_after]
+            if before:
+                chosen = before[-1]
+        if chosen is None:
+            rest = [k for k, p in enumerate(sd.periods) if p.kind != "ignore" and k not in claimed_after and p.start >= item.end]
+            if rest:
+                chosen = rest[0]
+        if chosen is None:
+            return ctx.period
+        mention = sd.periods[chosen]
+        if mention.kind == "prev_year":
+            base = prev_period or ctx.period
+            return shift_year(base, -1) if base else None
+        return sd.resolved[chosen] or ctx.period

@@ -1,0 +1,432 @@
+"""Reporting periods: find them in text (English and Chinese) and resolve them to calendar dates.
+
+Each form has its own small, bounded regex (no nested quantifiers); mentions are collected from
+all of them and the longest one at each position wins. A mention may lack a year ("1-3月",
+"between January and November"); `resolve` fills it from the article's context year or the
+publication date.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from .models import Period
+
+MentionKind = Literal["year", "half", "quarter", "month", "months", "point", "prev_year", "ignore"]
+
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+}
+_MONTH_NAMES = [calendar.month_name[i] for i in range(13)]
+_EN_NUM = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4,
+}
+_ZH_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "十一": 11, "十二": 12}
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodMention:
+    """A period as written: kind, and whatever of year / months / quarter / half the text gives."""
+
+    start: int
+    end: int
+    kind: MentionKind
+    year: int | None = None
+    rel_year: int | None = None  # 0 this year, -1 last year (resolved against the publication date)
+    m1: int | None = None
+    m2: int | None = None
+    quarter: int | None = None
+    half: int | None = None
+
+
+_M = (r"(?P<{g}>January|February|March|April|May|June|July|August|September|October|November|December|"
+      r"Jan\.|Feb\.|Mar\.|Apr\.|Jun\.|Jul\.|Aug\.|Sept\.|Sep\.|Oct\.|Nov\.|Dec\.|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)"
+      r"(?![A-Za-z])")
+_Y = r"(?<![\d.,])(?P<{g}>(?:19|20)\d{{2}})(?![\d%])"
+_REL_EN = r"(?P<{g}>(?i:this year|last year|the previous year|the prior year|the year|the same year|next year))"
+_TAIL = (r"(?:,?\s{1,2}(?:(?i:of|in)\s{1,2})?(?:(?i:fiscal)\s{1,2})?(?:" + _Y.format(g="ty") + "|" + _REL_EN.format(g="trel") + "))?")
+_ZH_MN = r"(?:1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])"
+_ZH_Y = r"(?:(?<!\d)(?P<y>(?:19|20)\d{2})\s{0,2}年\s{0,2}(?:度\s{0,2})?|(?P<rel>今年|去年|上年|本年|上一年|明年))?"
+
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("ignore", re.compile(r"(?i:(?:over|from|compared with|versus|than)\s{1,2})?(?i:the\s{1,2}same\s{1,2}period\s{1,2}(?:of\s{1,2})?(?:last|a|the\s{1,2}previous)\s{1,2}year|year[\s-]on[\s-]year|year[\s-]over[\s-]year)")),
+    ("ignore", re.compile(r"上年同期|去年同期|同期")),
+    ("date", re.compile(_M.format(g="m") + r"\s{1,2}\d{1,2}(?:st|nd|rd|th)?(?!\d)(?:,?\s{1,2}" + _Y.format(g="y") + ")?")),
+    ("date", re.compile(r"(?<!\d)(?:19|20)\d{2}\s{0,2}年\s{0,2}" + _ZH_MN + r"\s{0,2}月\s{0,2}\d{1,2}\s{0,2}日")),
+    ("date", re.compile(r"(?<!\d)" + _ZH_MN + r"\s{0,2}月\s{0,2}\d{1,2}\s{0,2}日")),
+    ("en_range", re.compile(r"(?i:(?:between|from)\s{1,2})?" + _M.format(g="m1") + r"\s{0,2}(?:-|–|—|(?i:to|through|and|until))\s{0,2}" + _M.format(g="m2") + _TAIL)),
+    ("en_ytd", re.compile(r"(?i:(?:the\s{1,2})?first\s{1,2})(?P<n>\d{1,2}|(?i:two|three|four|five|six|seven|eight|nine|ten|eleven))\s{1,2}(?i:months)" + _TAIL)),
+    ("en_ytdq", re.compile(r"(?i:(?:the\s{1,2})?first\s{1,2})(?P<n>(?i:two|three))\s{1,2}(?i:quarters)" + _TAIL)),
+    ("en_half", re.compile(r"(?i:(?:the\s{1,2})?(?P<h>first|second)[\s-]{1,2}half)" + _TAIL)),
+    ("en_halfcode", re.compile(r"(?<![A-Za-z0-9])(?P<h>H1|H2|1H|2H)(?:\s{0,2}" + _Y.format(g="y") + r")?(?![A-Za-z0-9])")),
+    ("en_halfcode", re.compile(_Y.format(g="y") + r"\s{0,2}(?P<h>H1|H2)(?![A-Za-z0-9])")),
+    ("en_quarter", re.compile(r"(?i:(?:the\s{1,2})?(?P<q>first|second|third|fourth|1st|2nd|3rd|4th)\s{1,2}quarter)" + _TAIL)),
+    ("en_qcode", re.compile(r"(?<![A-Za-z0-9])Q(?P<q>[1-4])(?:\s{0,2}" + _Y.format(g="y") + r")?(?![A-Za-z0-9])")),
+    ("en_qcode", re.compile(_Y.format(g="y") + r"\s{0,2}Q(?P<q>[1-4])(?![A-Za-z0-9])")),
+    ("en_monthend", re.compile(r"(?i:(?:at|by|as\s{1,2}of)\s{1,2})?(?i:the\s{1,2})?(?i:end)\s{1,2}(?i:of)\s{1,2}" + _M.format(g="m") + r"(?:,?\s{1,2}" + _Y.format(g="y") + r"|\s{1,2}" + _REL_EN.format(g="rel") + ")?")),
+    ("en_yearend", re.compile(r"(?i:(?:at|by|as\s{1,2}of)\s{1,2})?(?i:the\s{1,2})?(?i:end)(?:\s{1,2}(?i:of)\s{1,2}|[\s-])(?:" + _Y.format(g="y") + "|" + _REL_EN.format(g="rel") + ")")),
+    ("en_yearend", re.compile(r"(?i:year[\s-]end)\s{1,2}" + _Y.format(g="y"))),
+    ("en_month", re.compile(_M.format(g="m") + r"(?:,?\s{1,2}" + _Y.format(g="y") + r"|\s{1,2}" + _REL_EN.format(g="rel") + ")?")),
+    ("en_monthcode", re.compile(_Y.format(g="y") + r"-(?P<m>0[1-9]|1[0-2])(?![\d-])")),
+    ("en_prev", re.compile(r"(?i:(?:a|one)\s{1,2}year\s{1,2}(?:earlier|ago|before)|the\s{1,2}previous\s{1,2}year|the\s{1,2}prior\s{1,2}year|a\s{1,2}year\s{1,2}(?:earlier|ago))")),
+    ("en_year", re.compile(r"(?:(?i:fiscal)\s{1,2}(?:(?i:year)\s{1,2})?|FY\s{0,2})?" + _Y.format(g="y") + r"(?!\s{0,2}[-/]\s{0,2}\d{3})(?!\s{0,2}年)")),
+    ("en_rel", re.compile(r"(?<![A-Za-z])" + _REL_EN.format(g="rel"))),
+    ("zh_range", re.compile(_ZH_Y + r"(?P<m1>" + _ZH_MN + r")\s{0,2}月?\s{0,2}(?:-|—|–|~|至|到|－|―)\s{0,2}(?P<m2>" + _ZH_MN + r")\s{0,2}月(?:份)?(?P<end>末|底)?")),
+    ("zh_ytd", re.compile(_ZH_Y + r"前\s{0,2}(?P<n>\d{1,2}|十[一二]?|[一二三四五六七八九])\s{0,2}个月")),
+    ("zh_ytdq", re.compile(_ZH_Y + r"前(?P<n>[一二三两23])(?:个)?季度")),
+    ("zh_quarter", re.compile(_ZH_Y + r"(?:第)?(?P<q>[一二三四1-4])\s{0,2}季度")),
+    ("zh_half", re.compile(_ZH_Y + r"(?P<h>上|下)半年")),
+    ("zh_month", re.compile(r"(?:(?:截至|截止|截止到|到)\s{0,2})?" + _ZH_Y + r"(?P<m>" + _ZH_MN + r")\s{0,2}月(?:份)?(?P<end>末|底)?")),
+    ("zh_year", re.compile(r"(?:(?:截至|截止|截止到|到)\s{0,2})?(?:(?<!\d)(?P<y>(?:19|20)\d{2})\s{0,2}年|(?P<rel>今年|去年|上年|本年|明年))(?P<end>末|底)?(?:度|全年)?")),
+]
+
+_REL_VALUES = {
+    "this year": 0, "last year": -1, "the previous year": -1, "the prior year": -1, "next year": 1,
+    "今年": 0, "本年": 0, "去年": -1, "上年": -1, "上一年": -1, "明年": 1,
+}
+
+
+def _month(word: str) -> int:
+    word = word.rstrip(".").lower()
+    return _MONTHS[word[:3]]
+
+
+def _zh_int(s: str) -> int:
+    return int(s) if s.isdigit() else _ZH_NUM.get(s, 0)
+
+
+def _rel(groups: dict[str, str | None], *names: str) -> int | None:
+    for n in names:
+        v = groups.get(n)
+        if v:
+            return _REL_VALUES.get(v.lower(), None if v.lower() in ("the year", "the same year") else 0)
+    return None
+
+
+def _year(groups: dict[str, str | None], *names: str) -> int | None:
+    for n in names:
+        v = groups.get(n)
+        if v:
+            return int(v)
+    return None
+
+
+def _build(tag: str, m: re.Match[str]) -> PeriodMention | None:
+    g = m.groupdict()
+    s, e = m.span()
+    y = _year(g, "y", "ty")
+    rel = _rel(g, "rel", "trel")
+    if tag in ("ignore", "date"):
+        return PeriodMention(s, e, "ignore")
+    if tag == "en_range":
+        return PeriodMention(s, e, "months", y, rel, _month(g["m1"]), _month(g["m2"]))
+    if tag in ("en_ytd", "zh_ytd"):
+        n = g["n"]
+        months = int(n) if n.isdigit() else (_EN_NUM.get(n.lower()) or _zh_int(n))
+        if not 1 <= months <= 12:
+            return None
+        return PeriodMention(s, e, "months", y, rel, 1, months)
+    if tag in ("en_ytdq", "zh_ytdq"):
+        n = g["n"]
+        quarters = int(n) if n.isdigit() else (_EN_NUM.get(n.lower()) or _zh_int(n))
+        return PeriodMention(s, e, "months", y, rel, 1, 3 * quarters)
+    if tag == "en_half":
+        return PeriodMention(s, e, "half", y, rel, half=1 if g["h"].lower() == "first" else 2)
+    if tag == "en_halfcode":
+        return PeriodMention(s, e, "half", y, rel, half=1 if "1" in g["h"] else 2)
+    if tag in ("en_quarter", "en_qcode"):
+        q = g["q"]
+        return PeriodMention(s, e, "quarter", y, rel, quarter=int(q) if q.isdigit() else _EN_NUM[q.lower()])
+    if tag == "en_monthend":
+        mo = _month(g["m"])
+        return PeriodMention(s, e, "point", y, rel, mo, mo)
+    if tag == "en_yearend":
+        if y is None and rel is None:
+            return None
+        return PeriodMention(s, e, "point", y, rel, 12, 12)
+    if tag in ("en_month", "en_monthcode"):
+        mo = int(g["m"]) if g["m"].isdigit() else _month(g["m"])
+        return PeriodMention(s, e, "month", y, rel, mo, mo)
+    if tag == "en_prev":
+        return PeriodMention(s, e, "prev_year")
+    if tag == "en_year":
+        return PeriodMention(s, e, "year", y)
+    if tag == "en_rel":
+        if rel is None:
+            return None
+        return PeriodMention(s, e, "year", None, rel)
+    if tag == "zh_range":
+        m1, m2 = _zh_int(g["m1"]), _zh_int(g["m2"])
+        if not (1 <= m1 <= m2 <= 12):
+            return None
+        if g.get("end"):
+            return PeriodMention(s, e, "point", y, rel, m2, m2)
+        return PeriodMention(s, e, "months", y, rel, m1, m2)
+    if tag == "zh_quarter":
+        return PeriodMention(s, e, "quarter", y, rel, quarter=_zh_int(g["q"]))
+    if tag == "zh_half":
+        return PeriodMention(s, e, "half", y, rel, half=1 if g["h"] == "上" else 2)
+    if tag == "zh_month":
+        mo = _zh_int(g["m"])
+        if not 1 <= mo <= 12:
+            return None
+        return PeriodMention(s, e, "point" if g.get("end") else "month", y, rel, mo, mo)
+    if tag == "zh_year":
+        if g.get("end"):
+            return PeriodMention(s, e, "point", y, rel, 12, 12)
+        return PeriodMention(s, e, "year", y, rel)
+    return None
+
+
+# Cheap anchors: literal words every period form contains, found with str.find (C speed). Each form's regex is
+# then tried only where a mention could start near an anchor of its class, so the cost follows the number of
+# anchors, not the length of the text.
+_ANCHOR_WORDS: dict[str, tuple[str, ...]] = {
+    "mon": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    "half": ("half", "Half", "H1", "H2", "1H", "2H"),
+    "qtr": ("quarter", "Quarter", "Q1", "Q2", "Q3", "Q4"),
+    "months": ("months",),
+    "year": ("year", "Year"),
+    "end": ("end", "End"),
+    "num": ("19", "20"),
+    "zh": ("年", "月", "季", "期"),
+}
+_BY_ANCHOR: dict[str, list[str]] = {
+    "mon": ["date", "en_range", "en_monthend", "en_month"],
+    "half": ["en_half", "en_halfcode"],
+    "qtr": ["en_quarter", "en_ytdq", "en_qcode"],
+    "months": ["en_ytd"],
+    "year": ["ignore", "en_prev", "en_rel", "en_yearend"],
+    "end": ["en_yearend", "en_monthend"],
+    "num": ["en_year", "en_halfcode", "en_qcode", "en_monthcode"],
+    "zh": ["ignore", "date", "zh_range", "zh_ytd", "zh_ytdq", "zh_quarter", "zh_half", "zh_month", "zh_year"],
+}
+_LOOKBACK = 44
+_LOOKAHEAD = 60
+_ZH_BACK = 14
+_ZH_AHEAD = 6
+_BY_TAG: dict[str, list[re.Pattern[str]]] = {}
+for _tag, _rx in _PATTERNS:
+    _BY_TAG.setdefault(_tag, []).append(_rx)
+
+
+_MONTH_WORDS = frozenset(
+    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+     "December", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec"]
+)
+# How many words before an anchor a mention may start ("at the end of March": 4).
+_WORDS_BACK = {"mon": 4, "half": 2, "qtr": 3, "months": 3, "year": 5, "end": 3, "num": 0}
+
+
+def _is_letter(ch: str) -> bool:
+    return ch.isascii() and ch.isalpha()
+
+
+def _anchors(text: str, start: int, end: int) -> list[tuple[int, str]]:
+    """Positions of anchor words, filtered to whole words so "Market" or "spend" cost nothing later."""
+    out: list[tuple[int, str]] = []
+    for cls, words in _ANCHOR_WORDS.items():
+        for w in words:
+            i = text.find(w, start, end)
+            while i != -1:
+                j = i + len(w)
+                before = text[i - 1] if i > 0 else " "
+                after = text[j] if j < len(text) else " "
+                if cls == "num":
+                    ok = j + 2 <= end and text[j:j + 2].isdigit() and not before.isdigit() and not text[j + 2:j + 3].isdigit()
+                elif cls == "zh":
+                    ok = True
+                elif cls == "mon":
+                    k = j
+                    while k < len(text) and k - i < 10 and _is_letter(text[k]):
+                        k += 1
+                    ok = not _is_letter(before) and text[i:k] in _MONTH_WORDS
+                else:
+                    ok = not _is_letter(before) and (not _is_letter(after) or after == "s")
+                if ok:
+                    out.append((i, cls))
+                i = text.find(w, j, end)
+    out.sort()
+    return out
+
+
+def _within(anchors: list[tuple[int, str]], spans: list[tuple[int, int]]) -> list[tuple[int, str]]:
+    out = []
+    k = 0
+    for p, cls in anchors:
+        while k < len(spans) and spans[k][1] <= p:
+            k += 1
+        if k < len(spans) and spans[k][0] <= p:
+            out.append((p, cls))
+    return out
+
+
+def _word_starts(text: str, p: int, floor: int, words: int) -> list[int]:
+    """The starts of up to `words` words before p (farthest first), then p itself."""
+    starts = [p]
+    i = p - 1
+    while i >= floor and len(starts) <= words:
+        if not text[i].isspace() and (i == 0 or text[i - 1] in " \t\n(,-"):
+            starts.append(i)
+        i -= 1
+    starts.reverse()
+    return starts
+
+
+def find_periods(text: str, start: int = 0, end: int | None = None,
+                 spans: list[tuple[int, int]] | None = None) -> list[PeriodMention]:
+    """Period mentions in text[start:end], non-overlapping, the longest at each position.
+
+    `spans` (sorted, disjoint) limits the search to those parts of the text, e.g. the sentences worth reading.
+    """
+    end = len(text) if end is None else end
+    found: dict[tuple[int, int, str], PeriodMention] = {}
+    anchors = _anchors(text, start, end)
+    if spans is not None:
+        anchors = _within(anchors, spans)
+    for p, cls in anchors:
+        if cls == "zh":
+            lo, hi = max(start, p - _ZH_BACK), min(end, p + _ZH_AHEAD)
+            for tag in _BY_ANCHOR[cls]:
+                for rx in _BY_TAG[tag]:
+                    for m in rx.finditer(text, lo, hi):
+                        if m.start() <= p < m.end():
+                            mention = _build(tag, m)
+                            if mention is not None:
+                                found[(mention.start, mention.end, mention.kind)] = mention
+            continue
+        hi = min(end, p + _LOOKAHEAD)
+        if cls == "num":
+            starts = [p - 2, p] if text[max(0, p - 2):p] == "FY" else [p]
+        else:
+            starts = _word_starts(text, p, max(start, p - _LOOKBACK), _WORDS_BACK[cls])
+        for tag in _BY_ANCHOR[cls]:
+            for rx in _BY_TAG[tag]:
+                for s in starts:
+                    m = rx.match(text, s, hi)
+                    if m is not None and m.end() > p:
+                        mention = _build(tag, m)
+                        if mention is not None:
+                            found[(mention.start, mention.end, mention.kind)] = mention
+                        break
+    ordered = sorted(found.values(), key=lambda x: (x.start, -(x.end - x.start)))
+    out: list[PeriodMention] = []
+    last_end = -1
+    for x in ordered:
+        if x.start >= last_end:
+            out.append(x)
+            last_end = x.end
+    return out
+
+
+def _last_day(y: int, m: int) -> date:
+    return date(y, m, calendar.monthrange(y, m)[1])
+
+
+def make_period(kind: MentionKind, year: int | None, m1: int | None = None, m2: int | None = None,
+                quarter: int | None = None, half: int | None = None) -> Period | None:
+    """The Period for a fully known mention; label and dates as in the facts contract."""
+    if kind == "year":
+        if year is None:
+            return None
+        return Period(start=date(year, 1, 1), end=date(year, 12, 31), label=str(year), kind="year")
+    if kind == "half" and half:
+        if year is None:
+            return Period(label=f"H{half}", kind="half")
+        return Period(start=date(year, 1 if half == 1 else 7, 1), end=_last_day(year, 6 if half == 1 else 12),
+                      label=f"{year}-H{half}", kind="half")
+    if kind == "quarter" and quarter and 1 <= quarter <= 4:
+        if year is None:
+            return Period(label=f"Q{quarter}", kind="quarter")
+        return Period(start=date(year, 3 * quarter - 2, 1), end=_last_day(year, 3 * quarter),
+                      label=f"{year}-Q{quarter}", kind="quarter")
+    if kind == "month" and m1:
+        if year is None:
+            return Period(label=_MONTH_NAMES[m1], kind="month")
+        return Period(start=date(year, m1, 1), end=_last_day(year, m1), label=f"{year}-{m1:02d}", kind="month")
+    if kind == "months" and m1 and m2:
+        if m1 == m2:
+            return make_period("month", year, m1, m1)
+        label = f"{_MONTH_NAMES[m1]}-{_MONTH_NAMES[m2]}"
+        pkind = "ytd" if m1 == 1 else "range"
+        if year is None:
+            return Period(label=label, kind=pkind)
+        return Period(start=date(year, m1, 1), end=_last_day(year, m2), label=f"{label} {year}", kind=pkind)
+    if kind == "point" and m2:
+        if year is None:
+            return Period(label=f"end of {_MONTH_NAMES[m2]}", kind="point")
+        d = _last_day(year, m2)
+        return Period(start=d, end=d, label=d.isoformat(), kind="point")
+    return None
+
+
+def _end_of(m: PeriodMention, year: int) -> date:
+    if m.kind == "half":
+        return _last_day(year, 6 if m.half == 1 else 12)
+    if m.kind == "quarter":
+        return _last_day(year, 3 * (m.quarter or 4))
+    if m.kind in ("month", "months", "point"):
+        return _last_day(year, m.m2 or 12)
+    return date(year, 12, 31)
+
+
+def _start_of(m: PeriodMention, year: int) -> date:
+    if m.kind == "half":
+        return date(year, 1 if m.half == 1 else 7, 1)
+    if m.kind == "quarter":
+        return date(year, 3 * (m.quarter or 1) - 2, 1)
+    if m.kind in ("month", "months"):
+        return date(year, m.m1 or 1, 1)
+    if m.kind == "point":
+        return _last_day(year, m.m2 or 12)
+    return date(year, 1, 1)
+
+
+def mention_year(m: PeriodMention, published: date | None, context_year: int | None) -> int | None:
+    """The year a mention refers to: written, relative to publication, from context, or the latest past one."""
+    if m.year is not None:
+        return m.year
+    if m.rel_year is not None and published is not None:
+        return published.year + m.rel_year
+    if context_year is not None:
+        usable = published is None or (
+            context_year >= published.year - 1 and _start_of(m, context_year) <= published
+        )
+        if usable:
+            return context_year
+    if published is not None:
+        # The most recent such period that had ended by publication ("between January and November", read in January).
+        y = published.year
+        return y if _end_of(m, y) <= published else y - 1
+    return None
+
+
+def resolve(m: PeriodMention, published: date | None, context_year: int | None) -> Period | None:
+    """Turn a mention into a Period (None for 'ignore' and relative 'a year earlier' mentions)."""
+    if m.kind in ("ignore", "prev_year"):
+        return None
+    year = mention_year(m, published, context_year)
+    return make_period(m.kind, year, m.m1, m.m2, m.quarter, m.half)
+
+
+def shift_year(p: Period, years: int) -> Period | None:
+    """The same period `years` earlier or later (for "a year earlier")."""
+    if p.start is None or p.end is None:
+        return None
+    y = p.end.year + years
+    if p.kind == "year":
+        return make_period("year", y)
+    if p.kind == "half":
+        return make_period("half", y, half=1 if p.start.month == 1 else 2)
+    if p.kind == "quarter":
+        return make_period("quarter", y, quarter=(p.start.month + 2) // 3)
+    if p.kind in ("month", "ytd", "range"):
+        return make_period("months", y, p.start.month, p.end.month)
+    if p.kind == "point":
+        return make_period("point", y, p.end.month, p.end.month)
+    return None

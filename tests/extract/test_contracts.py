@@ -1,0 +1,62 @@
+"""Contracts: company, counterparty, project, location and value, in English and Chinese; totals are figures."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from monitor.extract import Extractor
+
+PUB = date(2024, 6, 1)
+
+# name, text, expected contracts (only the keys given are checked), expected total figures (value)
+CASES: list[tuple[str, str, list[dict], list[float]]] = [
+    ("en-signed-with", "PowerChina signed a $1.5 billion contract with the Ministry of Energy for the Kafue Gorge project in Zambia.",
+     [dict(company="PowerChina", value=1.5e9, unit="USD", usd_value=1.5e9, project="Kafue Gorge", location="Zambia")], []),
+    ("en-won", "China Railway Group won a contract worth 2.3 billion yuan for the Chengdu Metro Line 30 project.",
+     [dict(company="CREC", value=2.3e9, unit="CNY", project="Chengdu Metro Line 30", location="Chengdu")], []),
+    ("en-secured-value-next", "CCCC secured a contract for the Jakarta Port expansion project in Indonesia.\nValued at $900 million, the contract covers dredging and berths.",
+     [dict(company="CCCC", value=900e6, unit="USD", location="Jakarta, Indonesia")], []),
+    ("en-awarded-to", "A 600 million euro (US$650 million) rail contract was awarded to CRRC by the Lisbon Metro.",
+     [dict(value=600e6, unit="EUR", usd_value=650e6)], []),
+    ("en-inked", "China Energy Engineering inked a deal worth 12 billion yuan for a solar project in Saudi Arabia.",
+     [dict(company="China Energy Engineering", value=12e9, unit="CNY", project="solar project", location="Saudi Arabia")], []),
+    ("en-clinched", "CSCEC clinched a $2.1 billion contract for the New Capital business district in Egypt.",
+     [dict(company="CSCEC", value=2.1e9, location="Egypt")], []),
+    ("en-landed-for-party", "Sinomach landed a CNY 3 billion contract for Pakistan Railways.",
+     [dict(company="SINOMACH", counterparty="Pakistan Railways", value=3e9, unit="CNY")], []),
+    ("en-total-is-figure", "CRCC has won five new overseas contracts worth 45 billion yuan in total.",
+     [], [45e9]),
+    ("en-plural-is-figure", "Dongfang Electric signed contracts worth 10 billion yuan at the expo.",
+     [], [10e9]),
+    ("en-no-contract-word", "The directors signed off on a dividend of 0.3 yuan.", [], []),
+    # ---- Chinese ----
+    ("zh-yu-qianshu", "中国电建与埃塞俄比亚水电公司签署了约15亿美元的水电站建设合同。",
+     [dict(company="PowerChina", counterparty="埃塞俄比亚水电公司", value=1.5e9, unit="USD", project="水电站建设", qualifier="约")], []),
+    ("zh-tong-qianding", "中国中车所属企业同深圳地铁集团有限公司签订了总计约 21.5 亿元人民币的地铁车辆采购合同。",
+     [dict(company="CRRC", counterparty="深圳地铁集团有限公司", value=2.15e9, unit="CNY", project="地铁车辆采购")], []),
+    ("zh-subsidiary", "全资子公司中铁一局集团有限公司与西安市地铁公司签署了30亿元的轨道工程合同。",
+     [dict(company="中铁一局集团有限公司", counterparty="西安市地铁公司", value=3e9, project="轨道工程")], []),
+    ("zh-zhongbiao", "中国交建中标雅加达港口扩建项目，合同金额约12亿美元。",
+     [dict(company="CCCC", project="雅加达港口扩建项目", value=1.2e9, unit="USD")], []),
+    ("zh-total-heji", "本季度公司共签署合同12份，合计金额约 86.4 亿元人民币。",
+     [], [8.64e9]),
+]
+
+
+@pytest.mark.parametrize("name,text,expected,totals", CASES, ids=[c[0] for c in CASES])
+def test_contracts(extractor: Extractor, name: str, text: str, expected: list[dict], totals: list[float]) -> None:
+    facts = extractor.extract(text, published=PUB)
+    got = [c.model_dump(mode="json") for c in facts.contracts]
+    assert len(got) == len(expected), got
+    for c, want in zip(got, expected):
+        for key, value in want.items():
+            if isinstance(value, float):
+                assert c[key] == pytest.approx(value), (key, c)
+            else:
+                assert c[key] == value, (key, c)
+    for c in facts.contracts:
+        assert c.quote == text[c.span[0]:c.span[1]]
+    contract_figures = [f.value for f in facts.figures if f.metric == "new_contracts_signed"]
+    assert contract_figures == [pytest.approx(v) for v in totals], [f.model_dump(mode="json") for f in facts.figures]
