@@ -22,8 +22,19 @@ from monitor.extract import Extractor  # noqa: E402
 
 TARGET = 4096
 
-# A news-like mix: many sentences without numbers, some with figures, periods and deals.
+# A news-like mix: most sentences carry no number (as in real reports), some have figures, periods and deals.
 OWN_SENTENCES = [
+    "The State-owned Assets Supervision and Administration Commission said the reforms would deepen this year.",
+    "Officials stressed that companies must focus on their core businesses and improve governance.",
+    "Analysts said the policy signals a shift towards higher-quality growth rather than sheer scale.",
+    "The commission also urged enterprises to strengthen risk controls in overseas operations.",
+    "Several executives told reporters that demand from emerging markets remained resilient.",
+    "The group will also accelerate the development of advanced manufacturing and digital industries, it said.",
+    "Experts noted that breakthroughs in core technologies are essential for the long-term competitiveness of the sector.",
+    "Local governments have been asked to support the restructuring of loss-making firms and to protect workers' rights.",
+    "国资委表示，将进一步推动中央企业聚焦主责主业，提升核心竞争力。",
+    "业内人士认为，国有企业改革深化提升行动将为高质量发展注入新动能。",
+    "The company said the new plant would create thousands of jobs and support the local supply chain.",
     "State-owned enterprises will step up investment in strategic emerging industries, the regulator said on Monday.",
     "China's central SOEs reported operating revenue of 39.5 trillion yuan in 2023, up 2.9 percent year-on-year.",
     "Their total profits rose 7.6 percent to 2.6 trillion yuan in the first 11 months, while R&D spending grew 8.1 percent.",
@@ -84,23 +95,28 @@ def cpu_ms_per_article(fn, articles: list[str], rounds: int, repeat: int) -> flo
 
 
 def main() -> int:
-    """Time both extractors and print ms/article and the ratio."""
+    """Time both extractors on the same articles, interleaved so both see the same machine load; print the ratio."""
     articles = build_articles()
     sizes = [len(a.encode("utf-8")) for a in articles]
     ex = Extractor()
-    ours = cpu_ms_per_article(lambda a: ex.extract(a, published=date(2025, 1, 3)), articles, rounds=5, repeat=5)
+    ours_fn = lambda a: ex.extract(a, published=date(2025, 1, 3))  # noqa: E731
     print(f"articles: {len(articles)}, mean size {sum(sizes) / len(sizes) / 1024:.1f} KB")
-    print(f"{'extractor':<14} {'ms/article':>10}")
-    print(f"{'soe-monitor':<14} {ours:>10.3f}")
     try:
         from quantulum3 import parser as q_parser
+        q_parser.parse("warm up: 5 tonnes")  # loads its unit tables once, outside the timing
     except Exception as exc:  # quantulum3 is a bench-only dependency
+        q_parser = None
         print(f"quantulum3 not available ({exc}); ratio not computed")
-        return 0
-    q_parser.parse("warm up: 5 tonnes")  # loads its unit tables once, outside the timing
-    theirs = cpu_ms_per_article(q_parser.parse, articles, rounds=2, repeat=1)
-    print(f"{'quantulum3':<14} {theirs:>10.3f}")
-    print(f"ratio: ours is {theirs / ours:.1f}x faster than quantulum3")
+    ours = theirs = float("inf")
+    for _ in range(3):
+        ours = min(ours, cpu_ms_per_article(ours_fn, articles, rounds=3, repeat=5))
+        if q_parser is not None:
+            theirs = min(theirs, cpu_ms_per_article(q_parser.parse, articles, rounds=1, repeat=1))
+    print(f"{'extractor':<14} {'ms/article':>10}")
+    print(f"{'soe-monitor':<14} {ours:>10.3f}")
+    if q_parser is not None:
+        print(f"{'quantulum3':<14} {theirs:>10.3f}")
+        print(f"ratio: ours is {theirs / ours:.1f}x faster than quantulum3")
     return 0
 
 

@@ -19,10 +19,12 @@ from monitor.config import Config, ConfigError, load_config, parse_duration
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Watch China's state-owned enterprises through the news.")
 rules_app = typer.Typer(no_args_is_help=True, help="Check, test and replay alert rules.")
 alerts_app = typer.Typer(help="Alerts and their delivery status.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 silence_app = typer.Typer(no_args_is_help=True, help="Mute a rule (or some of its alerts) for a while.")
 app.add_typer(rules_app, name="rules")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(silence_app, name="silence")
+app.add_typer(db_app, name="db")
 
 log = logging.getLogger("monitor")
 
@@ -409,6 +411,22 @@ def silence_expire(ctx: typer.Context, silence_id: int) -> None:
         typer.echo(f"silence {silence_id} expired")
     finally:
         rt.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Migrate the database schema to the latest version (also done on every start)."""
+    from storage.db import make_engine
+    from storage.migrate import current_revision, upgrade
+
+    config = get_config(ctx)
+    engine = make_engine(config.storage.url)
+    try:
+        before = current_revision(engine)
+        upgrade(engine)
+        typer.echo(f"database schema: {before or 'empty'} -> {current_revision(engine)}")
+    finally:
+        engine.dispose()
 
 
 def main() -> None:

@@ -63,14 +63,6 @@ def _upsert_article(session: Session, feed: FeedConfig, entry: FeedEntry, text: 
     return article, status
 
 
-def extract_events(
-    session: Session, extractor: Extractor, article: Article, ref: ArticleRef, text: str, lang: str | None, now: datetime,
-) -> list[Event]:
-    """Extract the article's facts, store them, and return the events the rules should see."""
-    published = (article.published or now).date()
-    return store_facts(session, extractor.extract(text, published=published, lang=lang), article, ref, now)
-
-
 def store_facts(session: Session, facts: Facts, article: Article, ref: ArticleRef, now: datetime) -> list[Event]:
     """Store an article's facts and return the events for the ones it had not reported before."""
     events: list[Event] = []
@@ -94,18 +86,35 @@ def decide(engine: RuleEngine, session: Session, events: list[Event], now: datet
     return decisions
 
 
+def is_unchanged(session: Session, entry: FeedEntry) -> bool:
+    """True when the entry's article is stored with this content (or arrived under another id)."""
+    known = article_store.find_article(session, uid=entry.entry_id, link=entry.link, content_hash=entry.content_hash)
+    return known is not None and (known.uid != entry.entry_id or known.content_hash == entry.content_hash)
+
+
+def prepare_facts(extractor: Extractor, entry: FeedEntry, text: str, lang: str | None, now: datetime) -> Facts:
+    """Extract an entry's facts before its transaction opens, so the write lock is held briefly."""
+    published = (as_utc(entry.published) or now).date()
+    return extractor.extract(text, published=published, lang=lang)
+
+
 def ingest_entry(
     session: Session, config: Config, extractor: Extractor, engine: RuleEngine, feed: FeedConfig,
-    entry: FeedEntry, *, now: datetime, alerting: bool, full_text: str | None = None,
+    entry: FeedEntry, *, now: datetime, alerting: bool, text: str | None = None, facts: Facts | None = None,
 ) -> EntryOutcome:
-    """Store one entry and everything that follows from it (the caller commits)."""
-    text = entry_text(entry, full_text)
+    """Store one entry and everything that follows from it (the caller commits).
+
+    `text` and `facts` may be prepared outside the transaction; they are computed here otherwise.
+    """
+    text = text if text is not None else entry_text(entry)
     article, status = _upsert_article(session, feed, entry, text, now)
     outcome = EntryOutcome(status=status)
     if status not in ("new", "updated"):
         return outcome
     ref = ArticleRef(id=article.id, title=article.title, url=article.link, feed=feed.name, published=article.published)
-    events = extract_events(session, extractor, article, ref, text, article.lang, now)
+    if facts is None:
+        facts = prepare_facts(extractor, entry, text, article.lang, now)
+    events = store_facts(session, facts, article, ref, now)
     events.append(ArticleEvent(status=status, article=ref, text=text, at=now))
     outcome.events = events
     outcome.figures = sum(1 for e in events if e.type == "figure")

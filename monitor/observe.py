@@ -83,54 +83,51 @@ def store_figure(session: Session, article: Article, ref: ArticleRef, figure: Fi
     """Store a figure as an observation (or a new source of one) and describe what changed."""
     published = (article.published or now).date()
     period = _period_of(figure, published)
-    unit = figure.unit or ""
-    spec = series_store.SeriesSpec(figure.metric, figure.entity or "unknown", unit, period.kind)
+    spec = series_store.SeriesSpec(figure.metric, figure.entity or "unknown", figure.unit or "", period.kind)
     series = series_store.get_or_create_series(session, spec)
-    current = series_store.current_for_period(session, series.id, period.start, period.end)
-    if current is not None and _same_value(current.value, figure.value) and (
-        figure.value is not None or current.change_pct == figure.change_pct
-    ):
-        if not series_store.add_observation_source(session, current.id, article.id, figure.quote, now):
+    rows = series_store.SeriesRows(session, series.id)
+    current = rows.current(period.start, period.end)
+    value_key = _value_key(figure)
+    same = current is not None and _same_value(current.value, figure.value) and (
+        figure.value is not None or current.change_pct == figure.change_pct)
+    # The same value again, or a value this period had before a revision: a new source of it.
+    known = current if same else rows.with_value(period.start, period.end, value_key)
+    if known is not None:
+        if not series_store.add_observation_source(session, known.id, article.id, figure.quote, now):
             return None
-        status, obs = "source", current
+        status, obs, revised = "source", known, None
     else:
         obs = Observation(
             series_id=series.id, period_start=period.start, period_end=period.end, period_label=period.label,
-            value=figure.value, value_key=_value_key(figure), usd_value=figure.usd_value,
+            value=figure.value, value_key=value_key, usd_value=figure.usd_value,
             change_pct=figure.change_pct, change_basis=figure.change_basis, qualifier=figure.qualifier,
             metric_text=figure.metric_text, quote=figure.quote, article_id=article.id, observed_at=now,
         )
-        existing = series_store.find_observation(session, series.id, period.start, period.end, obs.value_key)
-        if existing is not None:  # a value this period had before a revision: a new source of it
-            if not series_store.add_observation_source(session, existing.id, article.id, figure.quote, now):
-                return None
-            status, obs = "source", existing
-        else:
-            session.add(obs)
-            session.flush()
-            series_store.add_observation_source(session, obs.id, article.id, figure.quote, now)
-            status = "revision" if current is not None else "new"
-    return _figure_event(session, series.id, spec.key, figure, period, ref, obs, current if status == "revision" else None, status, now)
+        session.add(obs)
+        session.flush()
+        series_store.add_observation_source(session, obs.id, article.id, figure.quote, now)
+        status, revised = ("revision", current) if current is not None else ("new", None)
+    event = _figure_event(session, rows, spec.key, figure, period, ref, obs, revised, status, now)
+    return event
 
 
 def _figure_event(
-    session: Session, series_id: int, series_key: str, figure: Figure, period: PeriodRef, ref: ArticleRef,
-    obs: Observation, revised: Observation | None, status: str, now: datetime,
+    session: Session, rows: series_store.SeriesRows, series_key: str, figure: Figure, period: PeriodRef,
+    ref: ArticleRef, obs: Observation, revised: Observation | None, status: str, now: datetime,
 ) -> FigureEvent:
     lookup = ArticleRefs(session)
     unit = figure.unit or ""
-    previous = series_store.previous_period(session, series_id, period.end) if period.end else None
-    last_year = series_store.current_for_period(session, series_id, _shift_year(period.start), _shift_year(period.end))
-    high, low = series_store.extremes_excluding(session, series_id, period.start, period.end)
+    high, low = rows.extremes_excluding(period.start, period.end)
+    times = series_store.source_times(session, obs.id)
     return FigureEvent(
         status=status, series_key=series_key, metric=figure.metric, metric_text=figure.metric_text,
         entity=figure.entity, unit=figure.unit, value=figure.value, usd_value=figure.usd_value,
         qualifier=figure.qualifier, change_pct=figure.change_pct, change_basis=figure.change_basis,
-        period=period, quote=figure.quote, article=ref,
-        sources=len(times := series_store.source_times(session, obs.id)), source_times=times,
-        previous=_point(previous, unit, lookup), same_period_last_year=_point(last_year, unit, lookup),
+        period=period, quote=figure.quote, article=ref, sources=len(times), source_times=times,
+        previous=_point(rows.previous(period.end) if period.end else None, unit, lookup),
+        same_period_last_year=_point(rows.current(_shift_year(period.start), _shift_year(period.end)), unit, lookup),
         revised_from=_point(revised, unit, lookup),
-        is_latest=not series_store.later_period_exists(session, series_id, period.end) if period.end else True,
+        is_latest=not rows.later_exists(period.end) if period.end else True,
         series_max=high, series_min=low, at=now,
     )
 

@@ -14,12 +14,11 @@ from monitor.article_text import fetch_full_text
 from monitor.config import FeedConfig
 from monitor.feeds import FeedEntry, parse_feed
 from monitor.fetch import next_poll_delay
-from monitor.ingest import ingest_entry
+from monitor.ingest import EntryOutcome, entry_text, ingest_entry, is_unchanged, prepare_facts
 from monitor.runtime import Runtime
-from storage import articles as article_store
 from storage import feeds as feed_store
 from storage.db import session_scope
-from storage.models import utcnow
+from storage.models import as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +45,20 @@ def _full_text_for(rt: Runtime, feed: FeedConfig, entry: FeedEntry) -> str | Non
         return None
     if feed.is_local and not feed.full_text:
         return None  # offline feeds carry their text; never reach out for them
+    return fetch_full_text(rt.fetcher, entry.link)
+
+
+def _ingest_one(rt: Runtime, feed: FeedConfig, entry: FeedEntry, now: datetime, alerting: bool) -> EntryOutcome:
+    # Network and extraction happen before the write transaction, which then stays short.
     with session_scope(rt.db) as session:
-        known = article_store.find_article(session, uid=entry.entry_id, link=entry.link, content_hash=entry.content_hash)
-    return None if known is not None else fetch_full_text(rt.fetcher, entry.link)
+        unchanged = is_unchanged(session, entry)
+    text = facts = None
+    if not unchanged:
+        text = entry_text(entry, _full_text_for(rt, feed, entry))
+        facts = prepare_facts(rt.extractor, entry, text, entry.lang or feed.lang, now)
+    with session_scope(rt.db) as session:
+        return ingest_entry(session, rt.config, rt.extractor, rt.rulebook.engine, feed, entry,
+                            now=now, alerting=alerting, text=text, facts=facts)
 
 
 def _delay(feed: FeedConfig, errors: int, retry_after: float | None = None, max_age: float | None = None,
@@ -130,14 +140,10 @@ def _poll(rt: Runtime, feed: FeedConfig, now: datetime, force: bool) -> PollRepo
 
 def _ingest_all(rt: Runtime, feed: FeedConfig, entries: list[FeedEntry], now: datetime, *, alerting: bool) -> PollReport:
     report = PollReport(feed=feed.name, status="ok", entries=len(entries), baseline=not alerting)
-    engine = rt.rulebook.engine
     # Oldest first, so baselines build up in publication order.
-    for entry in sorted(entries, key=lambda e: (e.published or now)):
+    for entry in sorted(entries, key=lambda e: as_utc(e.published) or now):
         try:
-            full_text = _full_text_for(rt, feed, entry)
-            with session_scope(rt.db) as session:
-                outcome = ingest_entry(session, rt.config, rt.extractor, engine, feed, entry,
-                                       now=now, alerting=alerting, full_text=full_text)
+            outcome = _ingest_one(rt, feed, entry, now, alerting)
         except Exception:  # one bad entry must not stop the feed
             report.entry_errors += 1
             log.exception("feed %s: entry %s could not be ingested", feed.name, entry.link or entry.entry_id)

@@ -15,7 +15,8 @@ from monitor.config import Config
 from monitor.extract import Extractor
 from monitor.fetch import Fetcher
 from monitor.rulebook import RuleBook
-from storage.db import init_db, make_engine
+from storage.db import make_engine
+from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,9 @@ class Runtime:
 
     @classmethod
     def build(cls, config: Config, *, load_rules: bool = True) -> "Runtime":
-        """Open the database (creating tables), load the extractor data and the rules."""
+        """Open the database (migrating its schema to the latest), load the extractor data and the rules."""
         db = make_engine(config.storage.url)
-        init_db(db)
+        upgrade(db)
         extractor = Extractor(
             vocabulary_files=[Path(p) for p in config.extract.vocabulary],
             gazetteer_files=[Path(p) for p in config.extract.gazetteer],

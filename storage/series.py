@@ -41,58 +41,49 @@ def get_or_create_series(session: Session, spec: SeriesSpec) -> Series:
     return series
 
 
-def current_for_period(session: Session, series_id: int, start: date | None, end: date | None) -> Observation | None:
-    """The latest-observed row for one period of a series."""
-    return session.exec(
-        select(Observation)
-        .where(Observation.series_id == series_id, Observation.period_start == start, Observation.period_end == end)
-        .order_by(col(Observation.observed_at).desc(), col(Observation.id).desc())
-    ).first()
+class SeriesRows:
+    """Every observation of one series, loaded in one query; the questions a new figure asks of it.
 
+    Series hold tens to hundreds of rows, so answering in Python beats one query per question.
+    """
 
-def find_observation(session: Session, series_id: int, start: date | None, end: date | None, value_key: str) -> Observation | None:
-    """The row holding exactly this value for this period, if any."""
-    return session.exec(
-        select(Observation).where(
-            Observation.series_id == series_id, Observation.period_start == start,
-            Observation.period_end == end, Observation.value_key == value_key,
-        )
-    ).first()
+    def __init__(self, session: Session, series_id: int) -> None:
+        self.rows = list(session.exec(
+            select(Observation).where(Observation.series_id == series_id)
+            .order_by(Observation.observed_at, Observation.id)
+        ))
 
+    def current(self, start: date | None, end: date | None) -> Observation | None:
+        """The latest-observed row of one period."""
+        found = [r for r in self.rows if r.period_start == start and r.period_end == end]
+        return found[-1] if found else None
 
-def previous_period(session: Session, series_id: int, before_end: date) -> Observation | None:
-    """Current value of the latest period ending before `before_end`."""
-    latest_end = session.exec(
-        select(func.max(Observation.period_end)).where(
-            Observation.series_id == series_id, Observation.period_end < before_end
-        )
-    ).first()
-    if latest_end is None:
-        return None
-    row = session.exec(
-        select(Observation)
-        .where(Observation.series_id == series_id, Observation.period_end == latest_end)
-        .order_by(col(Observation.observed_at).desc(), col(Observation.id).desc())
-    ).first()
-    return row
+    def with_value(self, start: date | None, end: date | None, value_key: str) -> Observation | None:
+        """The row holding exactly this value for this period."""
+        return next((r for r in self.rows if r.period_start == start and r.period_end == end
+                     and r.value_key == value_key), None)
 
+    def previous(self, before_end: date) -> Observation | None:
+        """Current value of the latest period ending before `before_end`."""
+        ends = [r.period_end for r in self.rows if r.period_end is not None and r.period_end < before_end]
+        if not ends:
+            return None
+        latest = max(ends)
+        return [r for r in self.rows if r.period_end == latest][-1]
 
-def later_period_exists(session: Session, series_id: int, end: date) -> bool:
-    """True when the series already holds a period ending after `end`."""
-    return session.exec(
-        select(Observation.id).where(Observation.series_id == series_id, Observation.period_end > end).limit(1)
-    ).first() is not None
+    def later_exists(self, end: date) -> bool:
+        """True when a period ending after `end` is stored."""
+        return any(r.period_end is not None and r.period_end > end for r in self.rows)
 
+    def extremes_excluding(self, start: date | None, end: date | None) -> tuple[float | None, float | None]:
+        """(max, min) of the values outside one period: what a new record must beat."""
+        values = [r.value for r in self.rows
+                  if r.value is not None and (r.period_start, r.period_end) != (start, end)]
+        return (max(values), min(values)) if values else (None, None)
 
-def extremes_excluding(session: Session, series_id: int, start: date | None, end: date | None) -> tuple[float | None, float | None]:
-    """(max, min) of the series' values outside one period: what a new record must beat."""
-    row = session.exec(
-        select(func.max(Observation.value), func.min(Observation.value)).where(
-            Observation.series_id == series_id,
-            (Observation.period_start != start) | (Observation.period_end != end),
-        )
-    ).first()
-    return (row[0], row[1]) if row else (None, None)
+    def add(self, row: Observation) -> None:
+        """Keep a row just stored."""
+        self.rows.append(row)
 
 
 def add_observation_source(session: Session, observation_id: int, article_id: int, quote: str, now: datetime) -> bool:

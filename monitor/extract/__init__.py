@@ -17,85 +17,55 @@ import re
 from bisect import bisect_left
 from collections.abc import Sequence
 from datetime import date
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
 
 from .amounts import AmountParser
 from .context import ArticleContext, SentenceData
 from .contracts import ContractFinder, load_places
-from .dedupe import dedupe
+from .dedupe import dedupe, dedupe_contracts
 from .figures import FigureBuilder
 from .fx import CurrencyTable
 from .gazetteer import EntityMention, Gazetteer
 from .models import Contract, Facts, Figure, Period
 from .periods import find_periods, resolve
-from .sentences import detect_lang, normalize, split_sentences
+from .sentences import Sentence, detect_lang, normalize, split_sentences
 from .table import format_table
 from .vocabulary import Vocabulary
 
-__all__ = ["Contract", "Extractor", "Facts", "Figure", "Period", "extract", "format_table"]
+__all__ = ["Contract", "Extractor", "Facts", "Figure", "Period", "detect_lang", "extract", "format_table"]
 
 
-_DEAL_HINT = re.compile(r"contract|deal|agreement|order|合同|协议|订单|项目")
+_DEAL_HINT = re.compile(r"contract|deal|agreement|order|合同|协议|订单|项目|中标")
 
 
 def _bucket(items: list, starts: list[int], s: int, e: int) -> list:
     return items[bisect_left(starts, s):bisect_left(starts, e)]
 
 
-class _LazyEntities:
-    """Entity mentions per sentence, found only when a sentence is read or an earlier subject is needed.
-
-    `carried_before(i)` is the subject entity the article established before sentence i: the first company or
-    group named in the latest earlier sentence that names one. Each sentence is scanned at most once.
-    """
-
-    def __init__(self, gazetteer: Gazetteer, text: str, sentences: list) -> None:
-        self._gaz = gazetteer
-        self._text = text
-        self._sentences = sentences
-        self._cache: dict[int, list[EntityMention]] = {}
-        self._carried: dict[int, str | None] = {}  # subject in force at the end of sentence k
-
-    def of(self, i: int) -> list[EntityMention]:
-        """Entity mentions of sentence i."""
-        found = self._cache.get(i)
-        if found is None:
-            s = self._sentences[i]
-            found = self._cache[i] = self._gaz.find(self._text, s.start, s.end)
-        return found
-
-    def carried_before(self, i: int) -> str | None:
-        """The subject carried into sentence i: walk back to the latest sentence that names a company or group.
-
-        Only known names count (an unknown organisation is rarely the article's subject); results are memoised,
-        so each sentence is scanned at most once however often this is asked.
-        """
-        j = i - 1
-        walked: list[int] = []
-        found: str | None = None
-        while j >= 0:
-            if j in self._carried:
-                found = self._carried[j]
-                break
-            walked.append(j)
-            subject = self._subject(j)
-            if subject is not None:
-                found = subject
-                break
-            j -= 1
-        for k in walked:
-            # Sentence k's carry-out is its own subject, or what came into it.
-            self._carried[k] = self._subject(k) or found
-        return found
-
-    def _subject(self, j: int) -> str | None:
-        if j in self._cache:
-            mentions = self._cache[j]
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join sorted spans that touch or are separated only by a line break or a space."""
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        if out and s - out[-1][1] <= 2:
+            out[-1] = (out[-1][0], e)
         else:
-            s = self._sentences[j]
-            mentions = self._gaz.find_known(self._text, s.start, s.end)
-        return next((x.name for x in mentions if x.kind in ("company", "group")), None)
+            out.append((s, e))
+    return out
+
+
+def _subjects(sentences: list[Sentence], entities: list[EntityMention], starts: list[int]) -> list[str | None]:
+    """For each sentence, the subject carried into it: the first company or group named in the latest earlier
+    sentence that names one (unknown organisations are rarely an article's subject)."""
+    out: list[str | None] = []
+    carry: str | None = None
+    for sent in sentences:
+        out.append(carry)
+        for x in _bucket(entities, starts, sent.start, sent.end):
+            if x.kind in ("company", "group"):
+                carry = x.name
+                break
+    return out
 
 
 class Extractor:
@@ -143,16 +113,25 @@ class Extractor:
             reads.append((has_deal, sent_amounts))
         spans = [(s.start, s.end) for s, (deal, amts) in zip(sentences, reads)
                  if deal or amts or s.is_title or s.paragraph <= 1]
-        periods = find_periods(norm, spans=spans)
+        periods = find_periods(norm, spans=_merge(spans))
         p_starts = [p.start for p in periods]
-        entities = _LazyEntities(self.gazetteer, norm, sentences)
+        # Phrase matchers run once per stretch of consecutive sentences worth reading (not once per sentence):
+        # metrics where there are numbers; entities there and in the sentence before each (the carried subject).
+        number_spans = [(s.start, s.end) for s, (_, amts) in zip(sentences, reads) if amts]
+        metrics = [m for s, e in _merge(number_spans) for m in self.vocabulary.find(norm, s, e)]
+        m_starts = [m.start for m in metrics]
+        entity_spans = []
+        for k, sent in enumerate(sentences):
+            deal, amts = reads[k]
+            if deal or amts or sent.is_title or sent.paragraph <= 1 or (k + 1 < len(sentences) and (reads[k + 1][0] or reads[k + 1][1])):
+                entity_spans.append((sent.start, sent.end))
+        entities = [x for s, e in _merge(entity_spans) for x in self.gazetteer.find(norm, s, e)]
+        e_starts = [x.start for x in entities]
+        subjects = _subjects(sentences, entities, e_starts)
 
         ctx = ArticleContext(published)
-        for i in range(min(4, len(sentences))):
-            company = next((x.name for x in entities.of(i) if x.kind == "company"), None)
-            if company:
-                ctx.issuer = company
-                break
+        lead_end = sentences[min(3, len(sentences) - 1)].end if sentences else 0
+        ctx.issuer = next((x.name for x in entities if x.kind == "company" and x.start < lead_end), None)
         figures: list[Figure] = []
         contracts: list[Contract] = []
         title_span = None
@@ -165,8 +144,8 @@ class Extractor:
             sd = SentenceData(
                 sent, text, sent_amounts,
                 _bucket(periods, p_starts, sent.start, sent.end),
-                self.vocabulary.find(norm, sent.start, sent.end) if sent_amounts else [],
-                entities.of(i),
+                _bucket(metrics, m_starts, sent.start, sent.end) if sent_amounts else [],
+                _bucket(entities, e_starts, sent.start, sent.end),
             )
             year = ctx.year
             for p in sd.periods:
@@ -174,7 +153,7 @@ class Extractor:
                 sd.resolved.append(r)
                 if r is not None and r.end is not None and p.kind not in ("ignore", "prev_year"):
                     year = r.end.year
-            ctx.subject = partial(entities.carried_before, i)
+            ctx.entity = subjects[i]
             found, totals, taken = finder.find(norm, sd, ctx) if (has_deal or finder.waiting) else ([], [], set())
             contracts.extend(found)
             if sd.amounts:
@@ -182,7 +161,7 @@ class Extractor:
                 figures.extend(self._figures.build(norm, sd, ctx, taken, totals))
             self._carry(sd, ctx, year)
         contracts.extend(finder.flush())
-        return Facts(figures=dedupe(figures, title_span), contracts=contracts)
+        return Facts(figures=dedupe(figures, title_span), contracts=dedupe_contracts(contracts, title_span))
 
     @staticmethod
     def _carry(sd: SentenceData, ctx: ArticleContext, year: int | None) -> None:
@@ -193,7 +172,10 @@ class Extractor:
             # the title or the lead paragraph, so a passing date does not become every later figure's period.
             ctx.year = year
             if sd.amounts or sd.metrics or sd.sentence.is_title or sd.sentence.paragraph <= 1:
-                ctx.period = explicit[-1]
+                if explicit[-1].kind == "point":
+                    ctx.point = explicit[-1]
+                else:
+                    ctx.period = explicit[-1]
 
 
 @lru_cache(maxsize=1)

@@ -61,7 +61,7 @@ _UNITS = [
     ("tonnes", "tonnes"), ("tonne", "tonnes"), ("tons", "tonnes"), ("ton", "tonnes"), ("teus", "TEU"), ("teu", "TEU"),
     ("barrels", "barrels"), ("barrel", "barrels"), ("bbl", "barrels"), ("boe", "boe"), ("units", "units"),
     ("vehicles", "vehicles"), ("cars", "vehicles"),
-    ("千瓦时", "kWh"), ("标准箱", "TEU"), ("标箱", "TEU"), ("立方米", "cubic metres"), ("吨", "tonnes"), ("桶", "barrels"),
+    ("立方英尺", "cubic feet"), ("桶油当量", "boe"), ("千瓦时", "kWh"), ("标准箱", "TEU"), ("标箱", "TEU"), ("立方米", "cubic metres"), ("吨", "tonnes"), ("桶", "barrels"),
     ("辆", "vehicles"), ("台", "units"),
 ]
 _UNIT = re.compile(
@@ -73,7 +73,7 @@ _UNIT_MAP = {u.lower(): v for u, v in _UNITS}
 _QUALIFIERS = (
     "more than", "in excess of", "an estimated", "approximately", "at least", "less than", "close to", "up to",
     "approx.", "roughly", "nearly", "almost", "around", "about", "over", "some",
-    "不少于", "不低于", "超过", "将近", "接近", "大约", "逾", "超", "近", "约",
+    "不少于", "不低于", "超过", "将近", "接近", "大约", "突破", "约为", "逾", "超", "近", "约",
 )
 _QUALIFIER_SET = tuple(_QUALIFIERS)
 _OPEN_PAREN = re.compile(r"\s{0,2}[(（]\s{0,2}(?:about |around |approximately |roughly |or |some |nearly |约)?\s{0,2}")
@@ -94,6 +94,8 @@ class AmountParser:
             + ")",
             re.IGNORECASE,
         )
+        self._any_suffix = re.compile(
+            "|".join(r.pattern for r in (_PERCENT, _SCALE, _UNIT)) + "|" + self._name.pattern, re.IGNORECASE)
 
     def find(self, text: str, start: int = 0, end: int | None = None) -> list[Amount]:
         """All amounts in text[start:end], dollar conversions in parentheses folded into the amount before them."""
@@ -113,6 +115,13 @@ class AmountParser:
         return _fold_conversions(text, raw)
 
     def _read(self, text: str, s: int, e: int, limit: int) -> Amount | None:
+        # Fast reject: years, dates and counts followed by punctuation, with no currency sign before them.
+        nxt = text[e:e + 2].lstrip()[:1]
+        if (not nxt or not (nxt.isalnum() or nxt in "%$€£¥")) and not text[max(0, s - 8):s].rstrip().endswith(self._prefixes):
+            return None
+        # One cheap look for any suffix at all (percent, scale, currency or unit) before the detailed reading.
+        if not self._any_suffix.match(text, e, limit) and not text[max(0, s - 8):s].rstrip().endswith(self._prefixes):
+            return None
         digits = text[s:e].replace(",", "").replace("−", "-")
         try:
             value = float(digits)
@@ -134,7 +143,7 @@ class AmountParser:
             if sm.group("en") and len(word) == 1 and sm.start("en") != pos:
                 scale = None
             if scale is not None:
-                value *= scale
+                value = float(f"{value * scale:.15g}")  # 35.2 * 1e8 -> 3520000000.0, not ...0000005
                 pos = sm.end()
                 if sm.group("zh") and (sm.group("zhq") or sm.group("zhq0")):
                     qualifier_after = sm.group("zhq") or sm.group("zhq0")
@@ -147,7 +156,8 @@ class AmountParser:
         window = text[max(0, s - 8):s].rstrip()
         if window.endswith(self._prefixes):
             for p in self._prefix_list:
-                if window.endswith(p) and (len(window) == len(p) or not window[-len(p) - 1].isalpha()):
+                before = window[-len(p) - 1] if len(window) > len(p) else " "
+                if window.endswith(p) and not (p[0].isascii() and p[0].isalpha() and before.isascii() and before.isalpha()):
                     unit = self._fx.code_for_prefix(p)
                     begin = s - (len(text[max(0, s - 8):s]) - len(window)) - len(p)
                     break

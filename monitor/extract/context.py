@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -25,6 +24,7 @@ class SentenceData:
     metrics: list[MetricMention]
     entities: list[EntityMention]
     resolved: list[Period | None] = field(default_factory=list)  # one per entry of `periods`
+    usable_entities: list[EntityMention] | None = None  # entities minus appositions ("a central SOE"), computed once
 
 
 @dataclass(slots=True)
@@ -33,14 +33,10 @@ class ArticleContext:
 
     published: date | None
     year: int | None = None
-    period: Period | None = None
-    subject: Callable[[], str | None] | None = None  # the entity carried from earlier sentences (computed lazily)
+    period: Period | None = None  # latest period of a flow (a year, a quarter, January-November)
+    point: Period | None = None  # latest balance date (3月末, at the end of 2024)
+    entity: str | None = None  # the subject carried from earlier sentences
     issuer: str | None = None
     metric: str | None = None
     metric_text: str | None = None
     metric_paragraph: int = -1
-
-    @property
-    def entity(self) -> str | None:
-        """The subject entity carried from earlier sentences."""
-        return self.subject() if self.subject is not None else None

@@ -27,34 +27,39 @@ _EN_VERB = re.compile(
     r"landed|lands|bagged|bags|snagged|obtained|received|sealed|seals)(?![A-Za-z])", re.IGNORECASE)
 _EN_NOUN = re.compile(r"(?<![A-Za-z])(?:contracts?|deals?|agreements?|orders?)(?![A-Za-z])", re.IGNORECASE)
 _ZH_VERB = re.compile(r"签约|签订|签署|中标|新签|签下|斩获|订立")
-_ZH_NOUN = re.compile(r"合同|协议|订单|项目")
-_COUNT = re.compile(r"(?<![A-Za-z])(?:two|three|four|five|six|seven|eight|nine|ten|several|multiple|\d{1,3}|a number of|a series of|a batch of)"
-                    r"\s{1,2}(?:[a-z-]{2,20}\s{1,2}){0,3}(?:contracts|deals|agreements|orders)", re.IGNORECASE)
-_TOTAL_EN = re.compile(r"\b(?:total|combined|in all|altogether|aggregate)\b", re.IGNORECASE)
+_ZH_NOUN = re.compile(r"合同|协议|订单|项目|中标")
 _TOTAL_ZH = re.compile(r"合计|累计|共计|共签署|若干|新签合同额|新签合同总额")
 _PLURAL_NOUN = re.compile(r"(?<![A-Za-z])(?:contracts|deals|orders|agreements)(?![A-Za-z])", re.IGNORECASE)
 
 # A capitalised name: words, ordinals and "&", optionally joined by of/and/for/the.
 _PN_WORD = r"(?:[A-Z][A-Za-z0-9.'’&-]{0,30}|\d{1,3}(?:st|nd|rd|th)|&)"
 _PN = re.compile(_PN_WORD + r"(?:\s{1,2}(?:(?:of|and|for|the|de|du)\s{1,2})?(?:" + _PN_WORD + r"|\d{1,4}(?![\d,.]\d)))" + r"{0,12}")
-_AUX_TAIL = re.compile(r"(?:\s{1,2}(?:has|have|had|was|were|is|also|recently|jointly|just|been|reportedly|successfully|,))+\s{0,2}\Z")
+_AUX_TAIL = re.compile(r"(?:\s{1,2}(?:has|have|had|was|were|is|also|recently|jointly|just|been|reportedly|successfully|,)){1,8}\s{0,2}\Z")
 _LEAD_WORDS = re.compile(r"^(?:Another|The|Its|Their|Among|In|On|At|And|But|Also|A|An)\s{1,2}", re.IGNORECASE)
 _WENT_TO = re.compile(r"(?:went|goes|was awarded|were awarded|awarded|was given|was granted)\s{1,2}to\s{1,2}(?:its\s{1,2}|a\s{1,2}|the\s{1,2})?(?:subsidiary|unit|affiliate)?\s{0,2}(?:,\s{0,2})?")
-_WON_BY = re.compile(r"(?:won|secured|clinched)\s{1,2}by\s{1,2}")
 _FOR = re.compile(r"\s{0,2}(?:for|from|with)\s{1,2}(?P<art>the\s{1,2}|a\s{1,2}|an\s{1,2})?")
 _FOR_FAR = re.compile(r"\s(?:for)\s{1,2}(?P<art>the\s{1,2}|a\s{1,2}|an\s{1,2})?")
 _PARTNER = re.compile(r"(?:in\s{1,2}partnership|jointly|together|in\s{1,2}cooperation|in\s{1,2}a\s{1,2}consortium)\s{1,2}with\s{1,2}", re.IGNORECASE)
 _CONSTRUCTION_OF = re.compile(r"(?:the\s{1,2})?(?:construction|building|development|supply|delivery|installation|upgrade|expansion|design)\s{1,2}of\s{1,2}(?:the\s{1,2}|a\s{1,2}|an\s{1,2})?")
+# "contract worth $X", "agreement ... to build a plant worth $X": the amount right after one of these is the deal's value.
+_VALUE_LINK = re.compile(r"(?:worth|valued\s{1,2}at|value\s{1,2}of|of|totalling|totaling|amounting\s{1,2}to|at\s{1,2}a\s{1,2}cost\s{1,2}of)\s{1,2}(?:about\s{1,2}|around\s{1,2}|nearly\s{1,2}|some\s{1,2}|more\s{1,2}than\s{1,2}|over\s{1,2}|up\s{1,2}to\s{1,2})?\Z")
+_TO_BUILD = re.compile(r"\sto\s{1,2}(?:build|construct|develop|supply|deliver|upgrade|expand|operate|install)\s{1,2}(?:a\s{1,2}|an\s{1,2}|the\s{1,2}|two\s{1,2}|three\s{1,2})?")
+_SPEC = re.compile(r"\d[\d,.]{0,12}\s{0,2}-?\s{0,2}(?:MW|GW|kW|km|kilometers?|kilometres?|megawatts?|gigawatts?|kV|m2|square[\s-]meters?|lanes?)\s{1,2}")
 _PROJECT_NOUN = re.compile(
     r"(?:\s{1,2}[a-z][a-z-]{2,15}){0,2}\s{0,2}(?:project|line|railway|highway|expressway|road|port|plant|station|airport|bridge|"
     r"metro|pipeline|dam|park|complex|terminal|district|zone|hub|facility|factory|mine|tunnel|hospital|stadium|tower|"
     r"refinery|centre|center)s?(?![A-Za-z])", re.IGNORECASE)
-_COMMON_NP = re.compile(r"(?:[a-z][a-z-]{1,25}\s{1,2}){0,3}(?:project|contract|deal|order|works|line)s?(?![A-Za-z])")
+_COMMON_NP = re.compile(
+    r"(?:[a-z][a-z-]{1,25}\s{1,2}){0,3}(?:project|contract|deal|order|works|line|plant|station|terminal|port|railway|highway|"
+    r"road|bridge|tunnel|airport|pipeline|dam|hospital|complex|park|factory|refinery|mine)s?(?![A-Za-z])")
 _IN_PLACE = re.compile(r"\s{0,2}(?:project\s{1,2})?(?:,\s{0,2})?in\s{1,2}(?:the\s{1,2})?")
-_PLACE_CHAIN = re.compile(_PN_WORD + r"(?:\s{1,2}" + _PN_WORD + r"){0,4}(?:,\s{1,2}(?:in\s{1,2}(?:the\s{1,2})?)?" + _PN_WORD + r"(?:\s{1,2}" + _PN_WORD + r"){0,4}){0,3}")
+_PLACE_WORD = _PN_WORD + r"(?:\s{1,2}(?:region|province|city|county|district|state|prefecture))?"
+_PLACE_CHAIN = re.compile(_PLACE_WORD + r"(?:\s{1,2}" + _PLACE_WORD + r"){0,4}(?:,\s{1,2}(?:in\s{1,2}(?:the\s{1,2})?)?" + _PLACE_WORD + r"(?:\s{1,2}" + _PLACE_WORD + r"){0,4}){0,3}")
 _ACCORDING = re.compile(r"according\s{1,2}to\s{1,2}(?:[a-z]{1,15}\s{1,2}){0,4}(?:by|from)\s{1,2}")
 _INSTITUTION = re.compile(r"(?:Authority|Ministry|Administration|Commission|Department|Agency|Council|Government|Corporation|Company|Board|Office)$")
 _VALUE_NEXT = re.compile(r"\s{0,2}(?:(?:Valued|Priced)\s{1,2}at|Worth|The\s{1,2}(?:contract|deal|order|agreement|project)\s{1,2}(?:is|was)\s{1,2}(?:worth|valued\s{1,2}at))", re.IGNORECASE)
+_ANAPHOR = re.compile(r"\s{0,2}(?:The|This|That)\s{1,2}(?:deal|contract|agreement|order|project)\b|\s{0,2}(?:该|上述|本次)(?:合同|协议|项目|订单)")
+_ZH_SIGNED = re.compile(r"(?:签署|签订|签约|中标|承建|承接|获得)了?(?P<p>[^，,。；;：:]{2,40}?)(?:合同|协议|订单)")
 _ZH_PARTY = re.compile(r"(?:与|同|和|跟)(?P<party>[^，,。；;与同]{2,80}?)(?:分别|共同|正式)?(?:签署|签订|签约|订立|签下)")
 _ZH_LIST = re.compile(r"^\s{0,2}(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s{0,2}[.、)）]\s{0,2}")
 _ZH_ISSUER = re.compile(r"^(?:由)?(?:本公司|公司|我公司)")
@@ -62,7 +67,7 @@ _ZH_CONSORTIUM = re.compile(r"组成的联合体|联合体")
 _ZH_ORGS = re.compile(r"[\u4e00-\u9fff]{2,30}?(?:集团)?(?:股份有限公司|有限责任公司|有限公司|集团公司|集团)")
 _ZH_ORG_CUT = re.compile(r".*(?:与|同|和|及|由|向|对|为|了|的|在|将|、|子公司|所属|下属)")
 _ZH_PROJECT = re.compile(r"\s{0,2}的\s{0,2}(?P<p>[^，,。；;的]{1,40}?)(?:合同|协议|订单)")
-_ZH_ZHONGBIAO = re.compile(r"中标(?P<p>[^，,。；;]{2,40}?项目)")
+_ZH_ZHONGBIAO = re.compile(r"中标(?P<p>[^，,。；;的]{2,40}?(?:项目|工程|标段))|(?:为|是)?(?P<p2>[^，,。；;为是]{2,40}?(?:项目|工程|标段))的中标(?:单位|人)")
 
 
 def load_places(path: Path = DATA_DIR / "places.yaml") -> PhraseMatcher[str]:
@@ -98,6 +103,7 @@ class ContractFinder:
         self._fx = fx
         self._places = places
         self._pending: _Pending | None = None
+        self._last: Contract | None = None  # the latest contract named, for "The deal, worth ..." restatements
 
     def find(self, text: str, sd: SentenceData, ctx: ArticleContext) -> tuple[list[Contract], list[TotalHint], set[int]]:
         """Contracts and totals in one sentence, and the starts of the amounts they used."""
@@ -118,6 +124,11 @@ class ContractFinder:
             return contracts, totals, taken
         if pending is not None:
             contracts.append(pending.contract)
+        last = self._last
+        if last is not None and money and _ANAPHOR.match(text, s, e):
+            # "The deal, worth about 10.7 billion yuan, ...": the contract just named, restated; not a new one.
+            taken.add(money[0].start)
+            return contracts, totals, taken
         zh_nouns = list(_ZH_NOUN.finditer(text, s, e))
         en_nouns = list(_EN_NOUN.finditer(text, s, e))
         if not zh_nouns and not en_nouns:
@@ -161,16 +172,14 @@ class ContractFinder:
         s, e = sd.sentence.start, sd.sentence.end
         for noun in nouns:
             a = self._nearest_amount(noun.start(), noun.end(), money, taken)
-            attached = a is not None and (a.end <= noun.start() or re.match(
-                r"\s{0,2}(?:worth|valued\s{1,2}at|with\s{1,2}a\s{1,2}(?:total\s{1,2})?value\s{1,2}of|of|totalling|totaling|amounting\s{1,2}to)\s{1,2}",
-                text[noun.end():a.start]) is not None)
+            attached = a is not None and (a.end <= noun.start() or _VALUE_LINK.search(text[noun.end():a.start]) is not None)
             if not has_verb and not attached:
                 continue
             if a is not None and not attached:
                 a = None
             company = self._en_company(text, s, noun.start(), ctx)
             plural = _PLURAL_NOUN.fullmatch(noun.group()) is not None
-            window = text[max(s, noun.start() - 60):noun.end()]
+            window = text[max(s, noun.start() - 60):noun.end()]  # the words before the noun name the total
             # Several deals under one amount ("three new contracts worth ...", "wins contracts worth ...") are a total.
             if a is not None and plural:
                 np = re.search(r"((?:[a-z-]{2,20}\s{1,2}){0,2})" + re.escape(noun.group()) + r"$", window)
@@ -190,9 +199,11 @@ class ContractFinder:
                 if any(c.project == project and c.company == company for c in contracts):
                     continue
                 self._pending = _Pending(Contract(**fields), e)
+                self._last = self._pending.contract
                 continue
             taken.add(a.start)
             contracts.append(Contract(**fields, **self._value_fields(a)))
+            self._last = contracts[-1]
 
     def _en_company(self, text: str, s: int, noun_start: int, ctx: ArticleContext) -> str | None:
         seg = text[s:noun_start]
@@ -236,6 +247,9 @@ class ContractFinder:
             c = _CONSTRUCTION_OF.match(text, pos, e)
             if c:
                 pos = c.end()
+            spec = _SPEC.match(text, pos, e)
+            if spec:  # "the 900 MW Upper Karnali hydropower project": the capacity is not part of the name
+                pos = spec.end()
             pn = _PN.match(text, pos, e)
             if pn and (c or _PROJECT_NOUN.match(text, pn.end(), e) or "'s" in pn.group() or "’s" in pn.group()):
                 name = pn.group().rstrip(".")
@@ -254,6 +268,21 @@ class ContractFinder:
                 if cn:
                     project = cn.group().strip()
                     proj_end = cn.end()
+        if project is None:
+            tb = _TO_BUILD.search(text, noun.end(), min(e, noun.end() + 120))
+            if tb:
+                pos = tb.end()
+                spec = _SPEC.match(text, pos, e)
+                if spec:
+                    pos = spec.end()
+                pn = _PN.match(text, pos, e)
+                cn = _COMMON_NP.match(text, pos, e)
+                if pn:
+                    after = _PROJECT_NOUN.match(text, pn.end(), e)
+                    project = " ".join([pn.group().rstrip("."), *(after.group().split() if after else [])])
+                    proj_end = after.end() if after else pn.end()
+                elif cn:
+                    project, proj_end = cn.group().strip(), cn.end()
         if project is None and a is not None and a.end <= noun.start():
             words = text[a.end:noun.start()].strip()
             if words and re.fullmatch(r"[a-z][a-z -]{1,40}", words):
@@ -280,7 +309,8 @@ class ContractFinder:
     def _en_counterparty(self, text: str, sd: SentenceData, noun: re.Match[str], project: str | None) -> str | None:
         s, e = sd.sentence.start, sd.sentence.end
         m = _FOR.match(text, noun.end(), e)
-        if m and not m.group("art"):
+        # "for the X" usually names a project, "with the X" / "from the X" a party.
+        if m and (not m.group("art") or not text[m.start():m.end()].strip().startswith("for")):
             pn = _PN.match(text, m.end(), e)
             if pn and not _PROJECT_NOUN.match(text, pn.end(), e) and (project is None or pn.group() not in project):
                 if not _PARTNER.search(text, max(s, m.start() - 30), m.end()):
@@ -312,9 +342,15 @@ class ContractFinder:
                 continue
             pm = _ZH_PROJECT.match(text, a.end, e)
             zb = _ZH_ZHONGBIAO.search(text, s, a.start)
+            signed = None
             if not pm and not zb:
-                continue
-            project = pm.group("p").strip() if pm else zb.group("p").strip()
+                # "签署了X合同，合同金额约为人民币58.3亿元": the value follows the contract it belongs to.
+                for signed in _ZH_SIGNED.finditer(text, s, a.start):
+                    pass
+                if signed is None or any(s < b.start < a.start and b.start > signed.end() for b in money if b is not a):
+                    continue
+            chosen = pm or zb or signed
+            project = (chosen.group("p") or chosen.groupdict().get("p2") or "").strip()
             head = text[s:a.start]
             party = None
             company_seg = head
@@ -330,6 +366,7 @@ class ContractFinder:
             taken.add(a.start)
             contracts.append(Contract(company=company, counterparty=counterparty, project=project, location=location,
                                       quote=sd.source[s:e], span=(s, e), **self._value_fields(a)))
+            self._last = contracts[-1]
 
     def _zh_issuer(self, ctx: ArticleContext) -> str | None:
         return ctx.issuer or ctx.entity
@@ -337,14 +374,20 @@ class ContractFinder:
     def _zh_company(self, seg: str, ctx: ArticleContext) -> str | None:
         seg = _ZH_LIST.sub("", seg).strip(" ,，:：")
         seg = re.sub(r"^由", "", seg)
-        orgs = []
+        orgs: list[str] = []
+        prev_end = -1
         for m in _ZH_ORGS.finditer(seg):
             name = m.group()
             cut = _ZH_ORG_CUT.match(name)
             if cut:
                 name = name[cut.end():]
-            if len(name) >= 4:
+            if len(name) < 4:
+                continue
+            if orgs and m.start() == prev_end and not cut:
+                orgs[-1] += name  # "中国能源建设集团" + "广东省电力设计研究院有限公司": one name
+            else:
                 orgs.append(name)
+            prev_end = m.end()
         if _ZH_CONSORTIUM.search(seg) and len(orgs) >= 2:
             return "和".join(orgs) + "联合体"
         if orgs:

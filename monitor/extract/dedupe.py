@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .models import Figure
+from .models import Contract, Figure
 
 
 def _round_sig(x: float, digits: int) -> float:
@@ -18,7 +18,7 @@ def _restates(title: Figure, body: Figure) -> bool:
     """Does a headline figure say the same as a body figure, allowing headline rounding of a level?"""
     if title.metric != body.metric:
         return False
-    if title.period and body.period and title.period.label != body.period.label:
+    if title.period and body.period and (title.period.start, title.period.end) != (body.period.start, body.period.end):
         return False
     if title.value is None:
         return body.value is None and title.change_pct == body.change_pct and title.entity == body.entity
@@ -36,6 +36,7 @@ def _restates(title: Figure, body: Figure) -> bool:
 def dedupe(figures: list[Figure], title_span: tuple[int, int] | None) -> list[Figure]:
     """Keep one figure per (metric, entity, value, unit, period, change); headline copies give way to the body's."""
     def in_title(f: Figure) -> bool:
+        """Is the figure from the headline?"""
         return title_span is not None and f.span[0] >= title_span[0] and f.span[1] <= title_span[1]
 
     body = [f for f in figures if not in_title(f)]
@@ -44,9 +45,31 @@ def dedupe(figures: list[Figure], title_span: tuple[int, int] | None) -> list[Fi
     for f in figures:
         if in_title(f) and any(_restates(f, b) for b in body):
             continue
-        key = (f.metric, f.entity, f.value, f.unit, f.period.label if f.period else None, f.change_pct)
+        key = (f.metric, f.entity, f.value, f.unit, (f.period.start, f.period.end, f.period.label) if f.period else None,
+               f.change_pct)
         if key in seen:
             continue
         seen.add(key)
         out.append(f)
+    return out
+
+
+def dedupe_contracts(contracts: list[Contract], title_span: tuple[int, int] | None) -> list[Contract]:
+    """One contract per (company, value, unit): a headline deal restated in the body keeps the body's version."""
+    def in_title(c: Contract) -> bool:
+        """Is the contract from the headline?"""
+        return title_span is not None and c.span[0] >= title_span[0] and c.span[1] <= title_span[1]
+
+    body_keys = {(c.company, c.unit, _round_sig(c.value, 2) if c.value else None) for c in contracts if not in_title(c)}
+    out: list[Contract] = []
+    seen: set[tuple] = set()
+    for c in contracts:
+        key = (c.company, c.unit, _round_sig(c.value, 2) if c.value else None)
+        if in_title(c) and key in body_keys:
+            continue
+        exact = (c.company, c.counterparty, c.project, c.value, c.unit, c.span)
+        if exact in seen:
+            continue
+        seen.add(exact)
+        out.append(c)
     return out

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from .amounts import Amount
-from .changes import Change, find_change
+from .changes import Change, find_change, last_change_verb
 from .context import ArticleContext, SentenceData
 from .contracts import TotalHint
 from .fx import CurrencyTable
@@ -23,37 +23,47 @@ from .periods import shift_year
 from .vocabulary import MetricMention, Vocabulary, snake_case
 
 _BOUNDARY = re.compile(r"[;；。]|\bwhile\b|\bwhereas\b|\bbut\b")
-_TO_LEVEL = re.compile(r"(?:\bto\b|至|达到)\s{0,2}(?:a\s{1,2}(?:record\s{1,2})?|an\s{1,2}|about\s{1,2}|around\s{1,2}|nearly\s{1,2}|more than\s{1,2}|over\s{1,2}|约|近|逾)?\s{0,2}$")
+# "rose 3.9 percent to 1.79 trillion yuan", "增长5%至100亿元": the level a rate leads to.
+_TO_LEVEL = re.compile(r"(?:\bto\b|至|达到)\s{0,2}(?:a\s{1,2}(?:record\s{1,2})?|an\s{1,2}|about\s{1,2}|around\s{1,2}|"
+                       r"nearly\s{1,2}|more than\s{1,2}|over\s{1,2}|约|近|逾)?\s{0,2}$")
 _METRIC_AFTER = re.compile(r"\s{0,2}(?:in|of|worth of)\s{1,2}(?:the\s{1,2}|its\s{1,2}|their\s{1,2})?", re.IGNORECASE)
 _NP_BEFORE = re.compile(
     r"(?P<np>(?:[a-z][a-z'-]{1,20}\s){0,2}[a-z][a-z-]{2,20})\s{1,2}(?:of|was|were|stood at|reached|totaled|totalled|hit|"
     r"amounted to|came in at|rose to|grew to|fell to|of about|of around|were worth|was worth|worth|totaling|totalling)\s{1,2}\Z"
 )
+# The subject of a change verb, for a rate with no known metric ("China's GDP grew 5.2 percent").
+_SUBJECT = re.compile(
+    r"(?:^|[\s,])(?:[A-Z][A-Za-z]{0,20}'s\s{1,2}|the\s{1,2}|its\s{1,2}|their\s{1,2})?"
+    r"(?P<np>(?:[A-Za-z][A-Za-z-]{0,20}\s{1,2}){0,3}[A-Za-z][A-Za-z-]{1,20})\s{0,2}(?:was|were|has|have|had)?\s{0,2}\Z")
 _NP_AFTER = re.compile(r"\s{1,2}(?:in|of)\s{1,2}(?P<np>(?:[a-z][a-z-]{1,20}\s){0,2}[a-z][a-z-]{2,20})")
-_NP_STOP = {"the", "a", "an", "its", "their", "which", "that", "this", "total", "china", "year", "period", "months", "about",
-            "around", "which", "company", "group", "state", "had", "has"}
+_NP_CUT = re.compile(r"\s(?:from|in|at|to|for|by|with|on|during|over|of)(?:\s.*)?$")
+# Words that never make a metric name on their own (dropped from a fallback noun phrase).
+_NP_STOP = {"while", "and", "but", "whereas", "as", "with", "also", "meanwhile", "the", "a", "an", "its", "their", "which",
+            "that", "this", "total", "china", "year", "period", "months", "about", "around", "company", "group", "state",
+            "had", "has"}
 _SHARE_PRICE = re.compile(r"share price|\bshares?\b|stock price|closed at|per share|股价|每股|收盘|股票", re.IGNORECASE)
+_BREAKDOWN = re.compile(r"\s{0,3}(?:其中|分[^\s，,]{0,4}看|among them|of which|of this|of the total|within this)", re.IGNORECASE)
+_PLANNED = re.compile(r"\b(?:expected to|will|would|designed to|once completed|when completed|capacity)\b|预计|建成后|设计", re.IGNORECASE)
 _RESPECTIVELY = re.compile(r"respectively|分别")
 _APPOSITION = re.compile(r"(?:\b(?:a|an|one of the)\s{1,2})\Z", re.IGNORECASE)
 
 
 @dataclass(slots=True)
 class _Item:
-    """A figure under construction: a level, a rate, or both."""
+    """A figure under construction: a level, a rate, or both; [start, end) spans their numbers."""
 
     level: Amount | None
     rate: Amount | None
     change: Change | None
     forced_metric: MetricMention | None = None  # from a "respectively" list
     forced_entity: EntityMention | None = None
+    start: int = 0
+    end: int = 0
 
-    @property
-    def start(self) -> int:
-        return min(a.start for a in (self.level, self.rate) if a is not None)
-
-    @property
-    def end(self) -> int:
-        return max(a.end for a in (self.level, self.rate) if a is not None)
+    def __post_init__(self) -> None:
+        parts = [a for a in (self.level, self.rate) if a is not None]
+        self.start = min(a.start for a in parts)
+        self.end = max(a.end for a in parts)
 
 
 class FigureBuilder:
@@ -86,12 +96,18 @@ class FigureBuilder:
             nxt = items[idx + 1].start if idx + 1 < len(items) else sent.end
             hint = by_start.get(item.level.start) if item.level else None
             metric, metric_text = (hint.metric, hint.metric_text) if hint else self._metric(text, sd, item, ctx)
-            if metric is None and _SHARE_PRICE.search(text, max(sent.start, item.start - 40), item.start):
-                continue  # a share price, not a reported figure
-            if metric is None and item.level is not None and item.level.kind == "volume":
-                continue  # "12 units", "3,000 tonnes of capacity": a count or a specification, not a series
+            if (metric is None or item.level is None) and _SHARE_PRICE.search(text, max(sent.start, item.start - 40), item.start):
+                continue  # a share price or its move, not a reported figure
+            if item.level is not None and item.level.kind == "volume" and (
+                    metric is None or (not self._vocab.is_known(metric) and _PLANNED.search(text, sent.start, sent.end))):
+                # "12 units"; "the plant will generate 1.8 billion kWh once completed": a count or a specification.
+                continue
+            if (metric and item.level is not None and item.level.kind == "volume" and metric_text
+                    and not self._vocab.is_volume(metric) and not self._vocab.is_ratio(metric)):
+                # "sales of 138 million tonnes" is a physical volume, not the money metric the word usually names.
+                metric = snake_case(metric_text)
             entity = hint.entity if hint and hint.entity else self._entity(text, sd, item, ctx)
-            period = self._period(text, sd, item, nxt, ctx, claimed_after, prev_period)
+            period = self._period(text, sd, item, nxt, ctx, claimed_after, prev_period, metric)
             prev_period = period or prev_period
             level, rate = item.level, item.rate
             value = level.value if level else None
@@ -107,7 +123,11 @@ class FigureBuilder:
                 if rate.value < 0:
                     change_pct = round(rate.value, 6)
                 basis = item.change.basis
-            figures.append(Figure(
+                if basis == "unspecified" and period is not None and period.kind in ("ytd", "year"):
+                    # Growth of a year or a January-to-date total can only be against the same span a year before.
+                    basis = "yoy"
+            # Every field is typed by construction here; model_construct skips re-validating them.
+            figures.append(Figure.model_construct(
                 metric=metric or "unspecified", metric_text=metric_text or "", entity=entity, value=value, unit=unit,
                 usd_value=usd, qualifier=(level or rate).qualifier if (level or rate) else None, period=period,
                 change_pct=change_pct, change_basis=basis, quote=quote, span=(sent.start, sent.end),
@@ -121,16 +141,13 @@ class FigureBuilder:
         sent = sd.sentence
         kinds: list[str] = []
         changes: list[Change | None] = []
+        floor = sent.start  # end of the latest level: a change verb is looked for after it
         for i, a in enumerate(amounts):
             if a.kind != "percent":
                 kinds.append("level")
                 changes.append(None)
+                floor = a.end
                 continue
-            floor = sent.start
-            for b in reversed(amounts[:i]):
-                if b.kind != "percent":
-                    floor = b.end
-                    break
             ceiling = amounts[i + 1].start if i + 1 < len(amounts) else sent.end
             ch = find_change(text, a.num_start, a.end, floor, ceiling)
             if ch is not None:
@@ -144,6 +161,15 @@ class FigureBuilder:
                 changes.append(None)
         items: list[_Item] = []
         used: set[int] = set()
+        # "分别为A和B，分别增长X%和下降Y%" / "A and B, up X% and Y% respectively": k levels then k rates pair up in order.
+        if _RESPECTIVELY.search(text, sent.start, sent.end):
+            run_levels = [i for i, k in enumerate(kinds) if k == "level" and amounts[i].kind != "percent"]
+            run_rates = [i for i, k in enumerate(kinds) if k == "rate"]
+            if (len(run_levels) == len(run_rates) >= 2 and run_levels == list(range(run_levels[0], run_levels[0] + len(run_levels)))
+                    and run_rates == list(range(run_levels[-1] + 1, run_levels[-1] + 1 + len(run_rates)))):
+                for li, ri in zip(run_levels, run_rates):
+                    used.update((li, ri))
+                    items.append(_Item(amounts[li], amounts[ri], changes[ri]))
         # Rate followed by "to" + level: "rose 11.9 percent year-on-year to 41.17 billion yuan".
         for i, a in enumerate(amounts):
             if kinds[i] != "rate" or i + 1 >= len(amounts):
@@ -219,18 +245,36 @@ class FigureBuilder:
         inside = [mm for mm in sd.metrics if item.start <= mm.start and mm.end <= item.end]
         if inside:
             return inside[0].metric, inside[0].text
-        if ctx.metric and ctx.metric_paragraph >= sd.sentence.paragraph - 1:
+        # "其中中央企业11179.0亿元" / "Of this, ...": a sentence that breaks down the previous figure keeps its metric.
+        if ctx.metric and ctx.metric_paragraph >= sd.sentence.paragraph - 1 and _BREAKDOWN.match(text, sd.sentence.start):
             return ctx.metric, ctx.metric_text
         return self._noun_phrase(text, sd, item)
 
     def _noun_phrase(self, text: str, sd: SentenceData, item: _Item) -> tuple[str | None, str | None]:
         start = item.level.start if item.level else item.start
+        if item.level is None:
+            # A rate alone: the subject of its verb ("China's GDP grew 5.2 percent" -> GDP).
+            window = text[max(sd.sentence.start, start - 60):start]
+            verb = last_change_verb(window)
+            if verb is not None:
+                subj = _SUBJECT.search(window[:verb])
+                if subj:
+                    head = re.split(r"\s(?:of|in|at|for|from|on|by|with)\s", " " + subj.group("np") + " ")
+                    np_text = next((h for h in head if h.strip()), "")
+                    for ent in sd.entities:  # "Dongfeng output" -> "output": the entity is not part of the metric
+                        np_text = np_text.replace(ent.text, " ")
+                    words = [w for w in np_text.split() if w.lower() not in _NP_STOP]
+                    if words:
+                        phrase = " ".join(words)
+                        return self._vocab.canonical(phrase), phrase
+            return None, None
         m = _NP_BEFORE.search(text, max(sd.sentence.start, start - 60), start)
         if m is None and item.level is not None:
             m = _NP_AFTER.match(text, item.level.end, sd.sentence.end)
         if m is None:
             return None, None
-        words = [w for w in m.group("np").split() if w.lower() not in _NP_STOP]
+        np = _NP_CUT.sub("", " " + m.group("np")).strip()
+        words = [w for w in np.split() if w.lower() not in _NP_STOP]
         if not words:
             return None, None
         phrase = " ".join(words)
@@ -241,7 +285,9 @@ class FigureBuilder:
         forced = item.forced_entity
         if forced is not None:
             return forced.name
-        usable = [e for e in sd.entities if not _APPOSITION.search(text, max(0, e.start - 12), e.start)]
+        usable = sd.usable_entities
+        if usable is None:
+            usable = sd.usable_entities = [e for e in sd.entities if not _APPOSITION.search(text, max(0, e.start - 12), e.start)]
         before = [e for e in usable if e.end <= item.start]
         if before:
             return before[-1].name
@@ -252,7 +298,7 @@ class FigureBuilder:
 
     # ---- period ---------------------------------------------------------------------------------
     def _period(self, text: str, sd: SentenceData, item: _Item, next_start: int, ctx: ArticleContext,
-                claimed_after: set[int], prev_period: Period | None) -> Period | None:
+                claimed_after: set[int], prev_period: Period | None, metric: str | None) -> Period | None:
         chosen = None
         # Inside the figure ("decreased 5.4 percent in the first half to ..."), or right after it ("... in 2012").
         for k, p in enumerate(sd.periods):
@@ -264,7 +310,9 @@ class FigureBuilder:
             if item.end <= p.start and p.end <= next_start:
                 gap = text[item.end:p.start]
                 between_metric = any(item.end <= m.start < p.start for m in sd.metrics)
-                if len(gap) <= 60 and not _BOUNDARY.search(gap) and not between_metric:
+                # "...90万亿元，全年实现利润总额2.6万亿元": a period followed by a new metric opens the next figure.
+                opens_next = any(p.end <= m.start < next_start for m in sd.metrics)
+                if len(gap) <= 60 and not _BOUNDARY.search(gap) and not between_metric and not opens_next:
                     chosen = k
                     claimed_after.add(k)
                 break
@@ -277,9 +325,16 @@ class FigureBuilder:
             if rest:
                 chosen = rest[0]
         if chosen is None:
-            return ctx.period
+            # "A in the first half of 2024, while B rose ...": across a clause break the earlier period still holds.
+            earlier = [k for k, p in enumerate(sd.periods) if p.end <= item.start and p.kind not in ("ignore", "prev_year")]
+            if earlier and _BOUNDARY.search(text, sd.periods[earlier[-1]].end, item.start):
+                chosen = earlier[-1]
+        # Nothing in the sentence: a balance takes the latest balance date, a flow the latest period.
+        carried = ((ctx.point or ctx.period) if metric and self._vocab.is_balance(metric) else (ctx.period or ctx.point))
+        if chosen is None:
+            return carried
         mention = sd.periods[chosen]
         if mention.kind == "prev_year":
-            base = prev_period or ctx.period
+            base = prev_period or carried
             return shift_year(base, -1) if base else None
-        return sd.resolved[chosen] or ctx.period
+        return sd.resolved[chosen] or carried

@@ -56,4 +56,5 @@ class CurrencyTable:
         if value is None or code is None:
             return None
         rate = self.usd_rates.get(code)
-        return None if rate is None else value * rate
+        # The rates are approximate: 4 significant digits are all the result can honestly claim.
+        return None if rate is None else float(f"{value * rate:.4g}")

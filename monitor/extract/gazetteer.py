@@ -21,6 +21,7 @@ _EN_ORG = re.compile(
     r"(?:Group|Co\.|Co|Corp\.|Corp|Corporation|Company|Ltd\.|Ltd|Limited|Inc\.|Inc|Holdings|Bureau|Authority|Administration)"
     r"(?:\s{1,2}(?:Co\.?|Ltd\.?|Limited|Corp\.?|Inc\.?)){0,2}(?![A-Za-z])"
 )
+_LEGAL_TAIL = re.compile(r"[\s,]{1,3}(?:Co\.?|Ltd\.?|Limited|Inc\.?|Corp\.?|Corporation|Company|Holdings|PLC|plc)$|(?:股份有限公司|有限责任公司|有限公司)$")
 _SUFFIX = re.compile(r"Group|Co\.|Co\b|Corp|Company|Ltd|Limited|Inc\b|Holdings|Bureau|Authority|Administration|公司|集团")
 _ZH_ORG = re.compile(r"[\u4e00-\u9fff]{2,30}(?:集团)?(?:股份有限公司|有限责任公司|有限公司|集团公司|集团)")
 # Words that cannot be inside a Chinese organisation name: cut the name after the last of them.
@@ -54,6 +55,8 @@ class Gazetteer:
             kind = entry.get("kind", "company")
             for alias in [name, *(entry.get("aliases") or [])]:
                 self._alias[str(alias)] = (name, kind)
+                if str(alias).isascii() and len(str(alias)) >= 4 and not str(alias).islower():
+                    self._alias[str(alias).upper()] = (name, kind)  # headlines in capitals: "SINOPEC"
 
     def names(self) -> set[str]:
         """Every canonical entity name."""
@@ -61,15 +64,22 @@ class Gazetteer:
 
     def canonical(self, name: str) -> str:
         """Canonical name for an alias (any case and spacing), else the name as given."""
-        hit = self._matcher.get(name.strip())
+        hit = self.lookup(name)
         if hit is None:
-            stripped = re.sub(r"^(?:China's|Chinese|the)\s+", "", name.strip(), flags=re.IGNORECASE)
-            hit = self._matcher.get(stripped)
+            hit = self.lookup(re.sub(r"^(?:China's|Chinese|the)\s+", "", name.strip(), flags=re.IGNORECASE))
         return hit[0] if hit else name.strip()
 
     def lookup(self, name: str) -> tuple[str, EntityKind] | None:
-        """(canonical name, kind) of a known alias, else None."""
-        return self._matcher.get(name.strip())
+        """(canonical name, kind) of a known alias, else None; legal-form endings are tried off ("PetroChina Co Ltd")."""
+        name = name.strip()
+        hit = self._matcher.get(name)
+        while hit is None:
+            shorter = _LEGAL_TAIL.sub("", name)
+            if shorter == name or not shorter:
+                break
+            name = shorter
+            hit = self._matcher.get(name)
+        return hit
 
     def _orgs(self, text: str, start: int, end: int) -> list[EntityMention]:
         """Unknown organisations, found from their legal-form suffix backwards (only near a suffix, so it is cheap)."""
@@ -115,11 +125,6 @@ class Gazetteer:
             known = self.lookup(name)
             out.append(EntityMention(s, m.end(), name, known[0] if known else name, known[1] if known else "org"))
         return out
-
-    def find_known(self, text: str, start: int = 0, end: int | None = None) -> list[EntityMention]:
-        """Only gazetteer entities (no unknown-organisation fallback): cheaper, for carrying the subject."""
-        return [EntityMention(m.start, m.end, m.text, m.payload[0], m.payload[1])
-                for m in self._matcher.finditer(text, start, end)]
 
     def find(self, text: str, start: int = 0, end: int | None = None) -> list[EntityMention]:
         """Known entities and suffix-marked organisations in text[start:end], longest first, no overlaps.

@@ -16,7 +16,6 @@ T = TypeVar("T")
 
 _SEP = " "  # a space in a phrase matches one short run of spaces or hyphens in the text
 _SEP_RE = r"[\s\-‐‑–]{1,3}"
-_ASCII_WORD = re.compile(r"[A-Za-z0-9]")
 
 
 _PLAIN = re.compile(r"[\s\-‐‑–’]")
@@ -55,75 +54,111 @@ def _trie_pattern(node: dict) -> str:
     return body
 
 
+def _fold(phrase: str) -> str:
+    """Spaces and hyphens made one space, case kept (the key of a proper name)."""
+    return re.sub(r"[\s\-‐‑–]+", _SEP, phrase.strip()).replace("’", "'")
+
+
+def _compile(phrases: Iterable[str], lookbehind: bool) -> re.Pattern[str]:
+    trie: dict = {}
+    for key in phrases:
+        node = trie
+        for ch in key:
+            node = node.setdefault(ch, {})
+        node[""] = True
+    pattern = _trie_pattern(trie) or r"(?!x)x"
+    # Word boundaries only bind next to ASCII letters/digits. The regex engine is fastest with the check in the
+    # pattern for lower-case phrases, and without it (checked in Python) for capitalised and Chinese names.
+    return re.compile((r"(?<![A-Za-z0-9])(?:" + pattern + r")") if lookbehind else pattern)
+
+
 class PhraseMatcher(Generic[T]):
     """Finds the longest known phrase at each position, left to right, without overlaps.
 
-    Phrases with ASCII letters must sit on word boundaries; CJK phrases match anywhere. A phrase
-    written with a capital letter (a proper name) must start with a capital in the text.
+    Phrases with ASCII letters must sit on word boundaries; CJK phrases match anywhere. A phrase written
+    with a capital letter, or in Chinese, is matched as written (so "Poly" does not match "poly"); an
+    all-lowercase phrase matches in any case, through a lower-cased copy of the text (faster than a
+    case-insensitive regex).
     """
 
     def __init__(self, phrases: Iterable[tuple[str, T]]) -> None:
-        self._payload: dict[str, T] = {}
-        self._proper: set[str] = set()
-        trie: dict = {}
+        self._payload: dict[str, T] = {}   # normalize_phrase(phrase) -> payload, for get()
+        self._proper: dict[str, T] = {}    # _fold(phrase) -> payload, matched case-sensitively
+        self._lower: dict[str, T] = {}     # normalize_phrase(phrase) -> payload, matched on lower-cased text
         for phrase, payload in phrases:
             key = normalize_phrase(phrase)
             if not key:
                 continue
             self._payload[key] = payload
-            if phrase[:1].isupper() and phrase[:1].isascii():
-                self._proper.add(key)
-            node = trie
-            for ch in key:
-                node = node.setdefault(ch, {})
-            node[""] = True
-        pattern = _trie_pattern(trie) or r"(?!x)x"
-        # Word boundaries only bind next to ASCII letters/digits; the checks are single characters.
-        self._re = re.compile(r"(?<![A-Za-z0-9])(?:" + pattern + r")", re.IGNORECASE)
+            if phrase.isascii() and phrase == phrase.lower():
+                self._lower[key] = payload
+            else:
+                self._proper[_fold(phrase)] = payload
+        self._re_proper = _compile(self._proper, lookbehind=False)
+        self._re_lower = _compile(self._lower, lookbehind=True)
+        self._re_lower_i = re.compile(self._re_lower.pattern, re.IGNORECASE)
+        self._last: tuple[str, str] = ("", "")
 
     def __contains__(self, phrase: str) -> bool:
         return normalize_phrase(phrase) in self._payload
 
     def get(self, phrase: str) -> T | None:
-        """Payload of an exact phrase (normalised), or None."""
+        """Payload of an exact phrase (any case, spaces and hyphens alike), or None."""
         return self._payload.get(normalize_phrase(phrase))
 
     def finditer(self, text: str, start: int = 0, end: int | None = None) -> Iterator[Match[T]]:
-        """All non-overlapping longest matches in text[start:end]."""
+        """All non-overlapping longest matches in text[start:end], in text order."""
         end = len(text) if end is None else end
+        last = self._last
+        if last[0] is text:
+            lower = last[1]
+        else:
+            lower = text.lower()
+            self._last = (text, lower)
+        found = list(self._scan(self._re_proper, text, text, start, end, self._proper, _fold))
+        if self._lower:
+            if len(lower) == len(text):
+                found.extend(self._scan(self._re_lower, lower, text, start, end, self._lower, normalize_phrase))
+            else:  # lower-casing changed the length (rare letters): fall back to a case-insensitive scan
+                found.extend(self._scan(self._re_lower_i, text, text, start, end, self._lower, normalize_phrase))
+            found.sort(key=lambda m: (m.start, m.start - m.end))
+        last_end = -1
+        for m in found:
+            if m.start >= last_end:
+                yield m
+                last_end = m.end
+
+    @staticmethod
+    def _scan(rx: re.Pattern[str], hay: str, text: str, start: int, end: int, table: dict, keyfn) -> Iterator[Match[T]]:
         pos = start
-        rx = self._re
+        n = len(hay)
         while pos < end:
-            m = rx.search(text, pos, end)
+            m = rx.search(hay, pos, end)
             if m is None:
                 return
             s, e = m.span()
-            if e == s:
+            if e == s or (s > 0 and hay[s].isascii() and hay[s].isalnum() and hay[s - 1].isascii() and hay[s - 1].isalnum()):
                 pos = s + 1
                 continue
-            found = m.group()
-            # An ASCII phrase must also end on a word boundary; retry one character later if not.
-            last = found[-1]
-            if last.isascii() and last.isalnum() and e < len(text) and text[e].isascii() and text[e].isalnum():
-                shorter = self._shorter_match(text, s, e)
-                if shorter is None:
+            last = hay[e - 1]
+            # An ASCII phrase must end on a word boundary; otherwise look for a shorter phrase (rare).
+            if last.isascii() and last.isalnum() and e < n and hay[e].isascii() and hay[e].isalnum():
+                e = PhraseMatcher._shorter(hay, s, e, table, keyfn)
+                if e is None:
                     pos = s + 1
                     continue
-                e = shorter
-                found = text[s:e]
-            key = normalize_phrase(found)
-            payload = self._payload.get(key)
-            if payload is None or (key in self._proper and not found[:1].isupper()):
+            payload = table.get(keyfn(hay[s:e]))
+            if payload is None:
                 pos = s + 1
                 continue
-            yield Match(s, e, found, payload)
+            yield Match(s, e, text[s:e], payload)
             pos = e
 
-    def _shorter_match(self, text: str, s: int, e: int) -> int | None:
-        """Longest phrase starting at s that ends before e on a word boundary (rare path)."""
+    @staticmethod
+    def _shorter(hay: str, s: int, e: int, table: dict, keyfn) -> int | None:
         for cut in range(e - 1, s, -1):
-            if _ASCII_WORD.match(text[cut]) and _ASCII_WORD.match(text[cut - 1]):
+            if hay[cut].isascii() and hay[cut].isalnum() and hay[cut - 1].isascii() and hay[cut - 1].isalnum():
                 continue
-            if normalize_phrase(text[s:cut]) in self._payload:
+            if keyfn(hay[s:cut]) in table:
                 return cut
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -55,9 +56,12 @@ _ZH_Y = r"(?:(?<!\d)(?P<y>(?:19|20)\d{2})\s{0,2}年\s{0,2}(?:度\s{0,2})?|(?P<re
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("ignore", re.compile(r"(?i:(?:over|from|compared with|versus|than)\s{1,2})?(?i:the\s{1,2}same\s{1,2}period\s{1,2}(?:of\s{1,2})?(?:last|a|the\s{1,2}previous)\s{1,2}year|year[\s-]on[\s-]year|year[\s-]over[\s-]year)")),
-    ("ignore", re.compile(r"上年同期|去年同期|同期")),
+    # "up 3 percent from a year earlier" states the basis of a change, not the period of a figure.
+    ("ignore", re.compile(r"(?i:(?:from|than|over|compared\s{1,2}with|versus)\s{1,2}(?:a|one|the)\s{1,2}(?:year|previous\s{1,2}year|prior\s{1,2}year)(?:\s{1,2}(?:earlier|ago|before))?)")),
+    ("ignore", re.compile(r"上年同期|去年同期|同期|(?:较|比|相比|与)\s{0,2}(?:上年末|上年底|去年末|去年底|年初|上年|去年|上月|上季度)")),
+    ("ignore", re.compile(r"(?i:(?:compared\s{1,2}with|than|versus|vs\.?|against)\s{1,2}(?:in\s{1,2})?)" + _Y.format(g="y"))),
     ("date", re.compile(_M.format(g="m") + r"\s{1,2}\d{1,2}(?:st|nd|rd|th)?(?!\d)(?:,?\s{1,2}" + _Y.format(g="y") + ")?")),
-    ("date", re.compile(r"(?<!\d)(?:19|20)\d{2}\s{0,2}年\s{0,2}" + _ZH_MN + r"\s{0,2}月\s{0,2}\d{1,2}\s{0,2}日")),
+    ("date", re.compile(r"(?:(?:截至|截止|截止到|到)\s{0,2})?(?<!\d)(?P<y>(?:19|20)\d{2})\s{0,2}年\s{0,2}" + _ZH_MN + r"\s{0,2}月\s{0,2}\d{1,2}\s{0,2}日")),
     ("date", re.compile(r"(?<!\d)" + _ZH_MN + r"\s{0,2}月\s{0,2}\d{1,2}\s{0,2}日")),
     ("en_range", re.compile(r"(?i:(?:between|from)\s{1,2})?" + _M.format(g="m1") + r"\s{0,2}(?:-|–|—|(?i:to|through|and|until))\s{0,2}" + _M.format(g="m2") + _TAIL)),
     ("en_ytd", re.compile(r"(?i:(?:the\s{1,2})?first\s{1,2})(?P<n>\d{1,2}|(?i:two|three|four|five|six|seven|eight|nine|ten|eleven))\s{1,2}(?i:months)" + _TAIL)),
@@ -83,12 +87,28 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("zh_half", re.compile(_ZH_Y + r"(?P<h>上|下)半年")),
     ("zh_month", re.compile(r"(?:(?:截至|截止|截止到|到)\s{0,2})?" + _ZH_Y + r"(?P<m>" + _ZH_MN + r")\s{0,2}月(?:份)?(?P<end>末|底)?")),
     ("zh_year", re.compile(r"(?:(?:截至|截止|截止到|到)\s{0,2})?(?:(?<!\d)(?P<y>(?:19|20)\d{2})\s{0,2}年|(?P<rel>今年|去年|上年|本年|明年))(?P<end>末|底)?(?:度|全年)?")),
+    ("zh_year", re.compile(r"全年")),
 ]
 
 _REL_VALUES = {
     "this year": 0, "last year": -1, "the previous year": -1, "the prior year": -1, "next year": 1,
     "今年": 0, "本年": 0, "去年": -1, "上年": -1, "上一年": -1, "明年": 1,
 }
+
+
+_DATE_EN = re.compile(r"([A-Z][a-z]{2,8})\.?\s{1,2}(\d{1,2})")
+_DATE_ZH = re.compile(r"(1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])\s{0,2}月\s{0,2}(\d{1,2})\s{0,2}日")
+
+
+def _date_parts(text: str) -> tuple[int | None, int | None]:
+    """(month, day) of a written date, English or Chinese."""
+    m = _DATE_ZH.search(text)
+    if m:
+        return _zh_int(m.group(1)), int(m.group(2))
+    m = _DATE_EN.match(text)
+    if m and m.group(1)[:3].lower() in _MONTHS:
+        return _MONTHS[m.group(1)[:3].lower()], int(m.group(2))
+    return None, None
 
 
 def _month(word: str) -> int:
@@ -121,7 +141,13 @@ def _build(tag: str, m: re.Match[str]) -> PeriodMention | None:
     s, e = m.span()
     y = _year(g, "y", "ty")
     rel = _rel(g, "rel", "trel")
-    if tag in ("ignore", "date"):
+    if tag == "date":
+        # "as of June 30, 2024", "截至2024年12月31日": a month's last day is a balance date; other dates are not periods.
+        mo, day = _date_parts(m.group())
+        if mo and day and y is not None and day == calendar.monthrange(y, mo)[1]:
+            return PeriodMention(s, e, "point", y, None, mo, mo)
+        return PeriodMention(s, e, "ignore")
+    if tag == "ignore":
         return PeriodMention(s, e, "ignore")
     if tag == "en_range":
         return PeriodMention(s, e, "months", y, rel, _month(g["m1"]), _month(g["m2"]))
@@ -203,7 +229,7 @@ _BY_ANCHOR: dict[str, list[str]] = {
     "months": ["en_ytd"],
     "year": ["ignore", "en_prev", "en_rel", "en_yearend"],
     "end": ["en_yearend", "en_monthend"],
-    "num": ["en_year", "en_halfcode", "en_qcode", "en_monthcode"],
+    "num": ["en_year", "en_halfcode", "en_qcode", "en_monthcode", "ignore"],
     "zh": ["ignore", "date", "zh_range", "zh_ytd", "zh_ytdq", "zh_quarter", "zh_half", "zh_month", "zh_year"],
 }
 _LOOKBACK = 44
@@ -255,6 +281,29 @@ def _anchors(text: str, start: int, end: int) -> list[tuple[int, str]]:
     return out
 
 
+# How many words before the anchor each English form may start ("over the same period of last year": 6).
+_TAG_WORDS = {"ignore": 6, "en_prev": 3, "en_rel": 2, "en_yearend": 4, "en_range": 2, "date": 0, "en_monthend": 4,
+              "en_month": 0, "en_half": 2, "en_halfcode": 0, "en_quarter": 2, "en_ytdq": 3, "en_qcode": 0, "en_ytd": 3,
+              "en_year": 2, "en_monthcode": 0}
+
+
+_YEAR_CUES = ("this", "last", "previous", "prior", "same", " a ", "one", "next", "end")
+
+
+def _num_tag_possible(tag: str, text: str, p: int) -> bool:
+    """Cheap pre-check for forms anchored on a year: "2023 H1", "2024Q1", "2022-03" need their marker next."""
+    after = text[p + 4:p + 7]
+    if tag == "en_halfcode":
+        return "H" in after or "H" in text[max(0, p - 3):p]
+    if tag == "en_qcode":
+        return "Q" in after or "Q" in text[max(0, p - 4):p]
+    if tag == "en_monthcode":
+        return after[:1] == "-"
+    if tag == "ignore":  # "compared with 2023": only worth trying after a comparison word
+        return any(w in text[max(0, p - 16):p] for w in ("with", "than", "versus", "vs", "against"))
+    return True
+
+
 def _within(anchors: list[tuple[int, str]], spans: list[tuple[int, int]]) -> list[tuple[int, str]]:
     out = []
     k = 0
@@ -289,31 +338,47 @@ def find_periods(text: str, start: int = 0, end: int | None = None,
     anchors = _anchors(text, start, end)
     if spans is not None:
         anchors = _within(anchors, spans)
+    zh_windows: list[list[int]] = []
     for p, cls in anchors:
         if cls == "zh":
+            # Chinese anchors cluster ("2022年1-3月"): merge their windows and scan each merged window once.
             lo, hi = max(start, p - _ZH_BACK), min(end, p + _ZH_AHEAD)
-            for tag in _BY_ANCHOR[cls]:
-                for rx in _BY_TAG[tag]:
-                    for m in rx.finditer(text, lo, hi):
-                        if m.start() <= p < m.end():
-                            mention = _build(tag, m)
-                            if mention is not None:
-                                found[(mention.start, mention.end, mention.kind)] = mention
+            if zh_windows and lo <= zh_windows[-1][1]:
+                zh_windows[-1][1] = max(zh_windows[-1][1], hi)
+            else:
+                zh_windows.append([lo, hi])
             continue
+        if cls == "year":
+            # Most "year"s are in "year-on-year"; the forms anchored on "year" need one of these words before it.
+            near = text[max(0, p - 32):p].lower()
+            if not any(w in near for w in _YEAR_CUES) and text[p + 4:p + 8] not in ("-end", " end"):
+                continue
         hi = min(end, p + _LOOKAHEAD)
         if cls == "num":
             starts = [p - 2, p] if text[max(0, p - 2):p] == "FY" else [p]
+            if any(w in text[max(0, p - 16):p] for w in ("with", "than", "versus", "vs", "against")):
+                starts = _word_starts(text, p, max(start, p - 24), 3)  # "compared with 2023" is a basis
         else:
             starts = _word_starts(text, p, max(start, p - _LOOKBACK), _WORDS_BACK[cls])
         for tag in _BY_ANCHOR[cls]:
+            if cls == "num" and not _num_tag_possible(tag, text, p):
+                continue
+            limit = _TAG_WORDS.get(tag, 6) + 1
             for rx in _BY_TAG[tag]:
-                for s in starts:
+                for s in starts[-limit:]:
                     m = rx.match(text, s, hi)
                     if m is not None and m.end() > p:
                         mention = _build(tag, m)
                         if mention is not None:
                             found[(mention.start, mention.end, mention.kind)] = mention
                         break
+    for lo, hi in zh_windows:
+        for tag in _BY_ANCHOR["zh"]:
+            for rx in _BY_TAG[tag]:
+                for m in rx.finditer(text, lo, hi):
+                    mention = _build(tag, m)
+                    if mention is not None:
+                        found[(mention.start, mention.end, mention.kind)] = mention
     ordered = sorted(found.values(), key=lambda x: (x.start, -(x.end - x.start)))
     out: list[PeriodMention] = []
     last_end = -1
@@ -328,40 +393,48 @@ def _last_day(y: int, m: int) -> date:
     return date(y, m, calendar.monthrange(y, m)[1])
 
 
+def _period(**fields: object) -> Period:
+    # Fields are built here from validated integers: skip pydantic's validation (it dominates the cost).
+    return Period.model_construct(**fields)
+
+
+@lru_cache(maxsize=4096)
 def make_period(kind: MentionKind, year: int | None, m1: int | None = None, m2: int | None = None,
                 quarter: int | None = None, half: int | None = None) -> Period | None:
     """The Period for a fully known mention; label and dates as in the facts contract."""
     if kind == "year":
         if year is None:
             return None
-        return Period(start=date(year, 1, 1), end=date(year, 12, 31), label=str(year), kind="year")
+        return _period(start=date(year, 1, 1), end=date(year, 12, 31), label=str(year), kind="year")
     if kind == "half" and half:
         if year is None:
-            return Period(label=f"H{half}", kind="half")
-        return Period(start=date(year, 1 if half == 1 else 7, 1), end=_last_day(year, 6 if half == 1 else 12),
+            return _period(label=f"H{half}", kind="half")
+        return _period(start=date(year, 1 if half == 1 else 7, 1), end=_last_day(year, 6 if half == 1 else 12),
                       label=f"{year}-H{half}", kind="half")
     if kind == "quarter" and quarter and 1 <= quarter <= 4:
         if year is None:
-            return Period(label=f"Q{quarter}", kind="quarter")
-        return Period(start=date(year, 3 * quarter - 2, 1), end=_last_day(year, 3 * quarter),
+            return _period(label=f"Q{quarter}", kind="quarter")
+        return _period(start=date(year, 3 * quarter - 2, 1), end=_last_day(year, 3 * quarter),
                       label=f"{year}-Q{quarter}", kind="quarter")
     if kind == "month" and m1:
         if year is None:
-            return Period(label=_MONTH_NAMES[m1], kind="month")
-        return Period(start=date(year, m1, 1), end=_last_day(year, m1), label=f"{year}-{m1:02d}", kind="month")
+            return _period(label=_MONTH_NAMES[m1], kind="month")
+        return _period(start=date(year, m1, 1), end=_last_day(year, m1), label=f"{year}-{m1:02d}", kind="month")
     if kind == "months" and m1 and m2:
         if m1 == m2:
             return make_period("month", year, m1, m1)
+        if (m1, m2) == (1, 12):
+            return make_period("year", year) if year is not None else _period(label="year", kind="year")
         label = f"{_MONTH_NAMES[m1]}-{_MONTH_NAMES[m2]}"
         pkind = "ytd" if m1 == 1 else "range"
         if year is None:
-            return Period(label=label, kind=pkind)
-        return Period(start=date(year, m1, 1), end=_last_day(year, m2), label=f"{label} {year}", kind=pkind)
+            return _period(label=label, kind=pkind)
+        return _period(start=date(year, m1, 1), end=_last_day(year, m2), label=f"{label} {year}", kind=pkind)
     if kind == "point" and m2:
         if year is None:
-            return Period(label=f"end of {_MONTH_NAMES[m2]}", kind="point")
+            return _period(label=f"end of {_MONTH_NAMES[m2]}", kind="point")
         d = _last_day(year, m2)
-        return Period(start=d, end=d, label=d.isoformat(), kind="point")
+        return _period(start=d, end=d, label=d.isoformat(), kind="point")
     return None
 
 
@@ -393,17 +466,14 @@ def mention_year(m: PeriodMention, published: date | None, context_year: int | N
         return m.year
     if m.rel_year is not None and published is not None:
         return published.year + m.rel_year
-    if context_year is not None:
-        usable = published is None or (
-            context_year >= published.year - 1 and _start_of(m, context_year) <= published
-        )
-        if usable:
-            return context_year
     if published is not None:
-        # The most recent such period that had ended by publication ("between January and November", read in January).
-        y = published.year
-        return y if _end_of(m, y) <= published else y - 1
-    return None
+        # The most recent such period that had ended by publication ("between January and November", read in
+        # January) - unless the article's own year is later and already under way ("in the second half, it plans").
+        y = published.year if _end_of(m, published.year) <= published else published.year - 1
+        if context_year is not None and context_year > y and _start_of(m, context_year) <= published:
+            return context_year
+        return y
+    return context_year
 
 
 def resolve(m: PeriodMention, published: date | None, context_year: int | None) -> Period | None:

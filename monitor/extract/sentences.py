@@ -48,7 +48,6 @@ _ABBREV = frozenset(
 )
 # Candidate sentence ends: CJK enders, Latin enders followed by space, or line breaks. Bounded, linear.
 _END = re.compile(r"[。！？!?]+[”\"’')）]?|\.(?=[\s\"”)’]|$)[\"”’)]?|\n")
-_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]{0,12})$")
 _MAX_SENTENCE = 2000  # very long "sentences" are cut so per-sentence work stays bounded
 
 
@@ -60,10 +59,13 @@ def split_sentences(text: str) -> list[Sentence]:
     n = len(text)
 
     def emit(s: int, e: int) -> None:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
+        """Add text[s:e] as a sentence, trimmed, cut into pieces when overlong."""
+        seg = text[s:e]
+        stripped = seg.strip()
+        if not stripped:
+            return
+        s += len(seg) - len(seg.lstrip())
+        e = s + len(stripped)
         while e - s > _MAX_SENTENCE:
             cut = _soft_cut(text, s, s + _MAX_SENTENCE)
             out.append(Sentence(s, cut, paragraph))
@@ -81,13 +83,16 @@ def split_sentences(text: str) -> list[Sentence]:
             paragraph += 1
             continue
         if tok[0] == ".":
-            before = _WORD_BEFORE.search(text, max(0, m.start() - 13), m.start())
-            if before and before.group(1).lower().rstrip(".") in _ABBREV:
+            j = k = m.start()
+            while k > 0 and j - k < 13 and text[k - 1].isascii() and (text[k - 1].isalpha() or text[k - 1] == "."):
+                k -= 1
+            word = text[k:j].lstrip(".")
+            if word and word.lower() in _ABBREV:
                 nxt = text[m.end():m.end() + 3].lstrip()
                 # "U.S. dollars", "Aug. 28": an abbreviation ends a sentence only before a capitalised word.
-                if not nxt or not nxt[0].isupper() or before.group(1).lower() in ("u.s", "no", "u.k"):
+                if not nxt or not nxt[0].isupper() or word.lower() in ("u.s", "no", "u.k"):
                     continue
-            if before and len(before.group(1)) == 1 and before.group(1).isupper():
+            if len(word) == 1 and word.isupper():
                 continue  # initials: "J. Smith"
             nxt = text[m.end():m.end() + 2].lstrip()
             if m.start() > 0 and text[m.start() - 1].isdigit() and not (nxt and nxt[0].isascii() and nxt[0].isupper()):

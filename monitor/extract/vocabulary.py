@@ -38,10 +38,13 @@ class Vocabulary:
     def __init__(self, files: Iterable[Path] = ()) -> None:
         self._phrases: dict[str, str] = {}
         self._ratio: set[str] = set()
+        self._balance: set[str] = set()
+        self._volume: set[str] = set()
         self.modifiers: set[str] = set()
         for path in [DATA_DIR / "metrics.yaml", *files]:
             self._load(Path(path))
         self._matcher: PhraseMatcher[str] = PhraseMatcher(self._phrases.items())
+        self._names: set[str] | None = None
 
     def _load(self, path: Path) -> None:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -51,16 +54,36 @@ class Vocabulary:
             name = str(entry["name"])
             if entry.get("unit") == "percent":
                 self._ratio.add(name)
+            if entry.get("balance"):
+                self._balance.add(name)
+            if entry.get("volume"):
+                self._volume.add(name)
             for phrase in [name.replace("_", " "), *(entry.get("phrases") or [])]:
                 self._phrases[str(phrase)] = name
 
     def names(self) -> set[str]:
         """Every canonical metric name."""
-        return set(self._phrases.values())
+        if self._names is None:
+            self._names = set(self._phrases.values())
+        return set(self._names)
 
     def is_ratio(self, metric: str) -> bool:
         """True when the metric is a ratio whose level is written as a percentage (资产负债率 64.3%)."""
         return metric in self._ratio
+
+    def is_known(self, metric: str) -> bool:
+        """True for a canonical name of the vocabulary (possibly with a modifier: "domestic_crude_output")."""
+        self.names()
+        names = self._names or set()
+        return metric in names or metric.split("_", 1)[-1] in names
+
+    def is_volume(self, metric: str) -> bool:
+        """True for metrics counted in physical units (crude output in barrels), not money."""
+        return metric in self._volume
+
+    def is_balance(self, metric: str) -> bool:
+        """True for stocks measured at a date (total assets, debt ratio), as opposed to flows over a period."""
+        return metric in self._balance
 
     def find(self, text: str, start: int = 0, end: int | None = None) -> list[MetricMention]:
         """Metric phrases in text[start:end]; a known modifier just before a phrase joins it."""

@@ -58,6 +58,9 @@ CASES = [
     ("今年", date(2023, 3, 1), None, "2023", "year", "2023-01-01", "2023-12-31"),
     ("去年", date(2023, 3, 1), None, "2022", "year", "2022-01-01", "2022-12-31"),
     ("去年上半年", date(2023, 3, 1), None, "2022-H1", "half", "2022-01-01", "2022-06-30"),
+    ("as of June 30, 2024", None, None, "2024-06-30", "point", "2024-06-30", "2024-06-30"),
+    ("截至2024年12月31日", None, None, "2024-12-31", "point", "2024-12-31", "2024-12-31"),
+    ("2023年1-12月", None, None, "2023", "year", "2023-01-01", "2023-12-31"),
 ]
 
 
@@ -77,6 +80,10 @@ def test_period(text: str, published: date | None, ctx_year: int | None, label: 
     "10:13, August 29, 2011",
     "公告编号:临 2021-029",
     "spend more in the market",
+    "up 5 percent compared with 2023",
+    "比上年末增长5%",
+    "较年初提高",
+    "on Aug. 28, 2011",
 ])
 def test_not_a_period(text: str) -> None:
     assert all(m.kind == "ignore" for m in find_periods(text))

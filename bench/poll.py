@@ -1,0 +1,168 @@
+"""Polling benchmark (issue 5): 1,000 feeds on a loopback server, polled through the daemon's code.
+
+(a) every feed answers 304: seconds per full poll;
+(b) 1,000 feeds x 20 new entries: articles per second end to end (fetch, parse, extract, SQLite,
+    rules), and the ratio to feedparser's own parse time of the same bytes in the same run;
+(c) resident memory over repeated full 304 polls (10,000 feed polls), to show it does not grow.
+The server runs in its own process so it does not share our interpreter lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import multiprocessing
+import os
+import sys
+import tempfile
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+FEEDS = int(os.environ.get("BENCH_FEEDS", "1000"))
+ENTRIES = 20
+WORKERS = 16
+
+# Each feed reports on its own company, each entry on its own period, as real news does.
+SENTENCES = [
+    "Benchmark Holding {f} Group Co Ltd said its exports grew by {a} percent to {b} billion yuan between January and {m} {y}.",
+    "Benchmark Holding {f} Group Co Ltd signed new contracts worth {b} billion yuan in January-{m} {y}, up {a} percent.",
+    "Its net profit rose {a} percent year-on-year to {b} billion yuan in the first half of {y}.",
+    "Analysts expect demand to hold up in the second half as infrastructure spending continues.",
+]
+MONTHS = ["March", "April", "May", "June", "July", "August", "September", "October", "November"]
+
+
+def feed_body(feed: int) -> bytes:
+    """A deterministic RSS feed of ENTRIES items, each a short SOE news article."""
+    items = []
+    for e in range(ENTRIES):
+        n = feed * ENTRIES + e
+        text = " ".join(s.format(a=1 + n % 9 + 0.1 * (n % 7), b=1 + n % 50 + 0.01 * (n % 97), m=MONTHS[e % 9],
+                                 y=2020 + e // 9, f=feed) for s in SENTENCES)
+        items.append(f"<item><title>Report {n}</title><link>https://bench.example/{feed}/{e}</link>"
+                     f"<guid>bench-{n}</guid><pubDate>Mon, 02 Dec 2024 08:00:00 GMT</pubDate>"
+                     f"<description>{text[:80]}</description><content:encoded>{text}</content:encoded></item>")
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>Feed {feed}</title>'
+            f"<link>https://bench.example/{feed}</link><description>d</description>{''.join(items)}</channel></rss>").encode()
+
+
+def serve(port_queue: multiprocessing.Queue) -> None:
+    """Serve /feed/N.xml with an ETag; If-None-Match gets a 304."""
+    bodies = {i: feed_body(i) for i in range(FEEDS)}
+    etags = {i: '"' + hashlib.md5(b).hexdigest() + '"' for i, b in bodies.items()}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            n = int(self.path.rsplit("/", 1)[1].split(".")[0])
+            if self.headers.get("If-None-Match") == etags[n]:
+                self.send_response(304)
+                self.send_header("ETag", etags[n])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("ETag", etags[n])
+            self.send_header("Content-Length", str(len(bodies[n])))
+            self.end_headers()
+            self.wfile.write(bodies[n])
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    port_queue.put(server.server_address[1])
+    server.serve_forever()
+
+
+def rss_mb() -> float:
+    """Resident memory of this process in MB."""
+    import psutil
+
+    return psutil.Process().memory_info().rss / 1e6
+
+
+def build_runtime(tmp: Path, port: int):  # type: ignore[no-untyped-def]
+    from monitor.config import load_config
+    from monitor.runtime import Runtime
+
+    (tmp / "rules").mkdir()
+    (tmp / "rules" / "r.yaml").write_text(textwrap.dedent("""\
+        rules:
+          - name: exports
+            kind: figure
+            match: {metric: exports}
+            trigger: new_period
+            notify: [console]
+        """))
+    feeds = "".join(f'[[feeds]]\nname = "f{i}"\nurl = "http://127.0.0.1:{port}/feed/{i}.xml"\n' for i in range(FEEDS))
+    (tmp / "config.toml").write_text(
+        f'[storage]\nurl = "sqlite:///bench.db"\n[rules]\npaths = ["rules"]\n[channels]\nconsole = "console://"\n'
+        f'[logging]\nlevel = "WARNING"\n[fetch]\nper_host = {WORKERS}\nworkers = {WORKERS}\n{feeds}')
+    return Runtime.build(load_config(tmp / "config.toml"))
+
+
+def poll_all(rt) -> list:  # type: ignore[no-untyped-def]
+    from monitor.poll import poll_feed
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return list(pool.map(lambda f: poll_feed(rt, f, force=True), rt.config.feeds))
+
+
+def feedparser_seconds() -> float:
+    import feedparser
+
+    bodies = [feed_body(i) for i in range(FEEDS)]
+    start = time.perf_counter()
+    for body in bodies:
+        feedparser.parse(io.BytesIO(body))
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    """Run (a), (b) and (c) and print the figures."""
+    import logging
+
+    logging.disable(logging.WARNING)
+    queue: multiprocessing.Queue = multiprocessing.Queue()
+    server = multiprocessing.Process(target=serve, args=(queue,), daemon=True)
+    server.start()
+    port = queue.get(timeout=60)
+    with tempfile.TemporaryDirectory() as tmp:
+        rt = build_runtime(Path(tmp), port)
+        start = time.perf_counter()
+        reports = poll_all(rt)
+        ingest = time.perf_counter() - start
+        articles = sum(r.new_articles for r in reports)
+        parse = feedparser_seconds()
+        print(f"(b) first poll of {FEEDS} feeds x {ENTRIES} entries: {articles} articles in {ingest:.1f} s "
+              f"= {articles / ingest:,.0f} articles/s end to end (target >= 1,000/s)")
+        print(f"    feedparser alone on the same bytes: {parse:.1f} s; ratio {ingest / parse:.1f}x (target <= 2x)")
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            statuses = {r.status for r in poll_all(rt)}
+            times.append(time.perf_counter() - start)
+        print(f"(a) full poll, all {FEEDS} feeds answering 304 ({statuses}): "
+              f"{min(times):.2f} s best, {sum(times) / len(times):.2f} s mean (target <= 5 s)")
+        rounds = max(1, 10_000 // FEEDS)
+        samples = []
+        for i in range(rounds):
+            poll_all(rt)
+            samples.append(rss_mb())
+        print(f"(c) resident memory over {rounds * FEEDS:,} polls: {samples[0]:.0f} MB after the first round, "
+              f"{samples[-1]:.0f} MB at the end, peak {max(samples):.0f} MB (target <= 120 MB, not growing)")
+        rt.close()
+    server.terminate()
+
+
+if __name__ == "__main__":
+    main()

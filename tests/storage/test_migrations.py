@@ -1,0 +1,44 @@
+"""Alembic migrations: the models and the migrations agree, and old databases upgrade with their data."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlmodel import Session, SQLModel, select, text
+
+from storage.db import make_engine
+from storage.migrate import current_revision, head_revision, upgrade
+from storage.models import FeedState
+
+FIRST_RELEASE = "0001"
+
+
+def test_migrations_build_exactly_the_models_schema(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    engine.dispose()
+    assert diff == [], f"models changed without a migration: {diff}"
+
+
+def test_database_of_the_first_release_upgrades_with_its_data(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine, FIRST_RELEASE)
+    assert current_revision(engine) == FIRST_RELEASE
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO feed_state (name, url, consecutive_errors, polls) VALUES ('old', 'http://x/', 2, 7)"))
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    with Session(engine) as session:
+        row = session.exec(select(FeedState).where(FeedState.name == "old")).one()
+    engine.dispose()
+    assert (row.url, row.consecutive_errors, row.polls) == ("http://x/", 2, 7)
+
+
+def test_upgrade_twice_is_a_no_op(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
