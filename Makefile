@@ -21,7 +21,8 @@ once: install
 	$(BIN)/soe-monitor --config config.toml once
 
 test: install
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	rc=0; $(BIN)/python -m pytest -q $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: failing" >&2; fi; exit $$rc
 
 bench: install
 	$(BIN)/python bench/run_all.py

@@ -201,7 +201,7 @@ def rules_test(
     from monitor.ruletest import find_test_files, run_file, write_junit
 
     config = get_config(ctx)
-    files = find_test_files(list(paths) if paths else [Path(p) for p in config.rules.paths])
+    files = find_test_files(list(paths) if paths else [Path(p) for p in config.rules.paths], explicit=bool(paths))
     if not files:
         raise fail("no rule test files (*.test.yaml) found", 1)
     extractor = Extractor([Path(p) for p in config.extract.vocabulary], [Path(p) for p in config.extract.gazetteer],
@@ -240,6 +240,25 @@ def rules_backtest(
     for a in fired:
         typer.echo(f"{a.at:%Y-%m-%d %H:%M}  {a.severity:<8} {a.rule}: {a.subject}  -> {', '.join(a.channels)}")
     typer.echo(f"{len(fired)} alert(s) would have fired since {start:%Y-%m-%d} (nothing was sent)")
+
+
+@rules_app.command("why")
+def rules_why(
+    ctx: typer.Context,
+    article: Annotated[str, typer.Argument(help="a stored article's id or URL (see `soe-monitor alerts show`)")],
+) -> None:
+    """For each fact of a stored article and each rule in force: did it fire, and why (not)? Sends nothing."""
+    from monitor.explain import explain_article
+
+    rt = get_runtime(ctx)
+    try:
+        lines = explain_article(rt, article)
+    finally:
+        rt.close()
+    if lines is None:
+        raise fail(f"no stored article {article!r}: give an article id or its URL", 1)
+    for line in lines:
+        typer.echo(line)
 
 
 @alerts_app.callback(invoke_without_command=True)
@@ -298,6 +317,24 @@ def series(ctx: typer.Context, metric: Annotated[Optional[str], typer.Argument(h
     rt = get_runtime(ctx, load_rules=False)
     try:
         print_series(rt, metric)
+    finally:
+        rt.close()
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    metric: Annotated[Optional[str], typer.Argument(help="canonical metric, e.g. exports (default: all)")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv or json")] = "csv",
+) -> None:
+    """Every stored observation with its series, period, value, quote and article link, as CSV or JSON."""
+    from monitor.export import FORMATS, write_export
+
+    if fmt not in FORMATS:
+        raise fail(f"--format {fmt!r}: use csv or json")
+    rt = get_runtime(ctx, load_rules=False)
+    try:
+        write_export(rt.db, sys.stdout, fmt, metric)
     finally:
         rt.close()
 

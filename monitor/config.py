@@ -111,6 +111,12 @@ class AlertsConfig(_Strict):
     first_poll: Literal["baseline", "alert"] = "baseline"
 
 
+class RetentionConfig(_Strict):
+    """How long raw article text is kept; extracted facts are kept forever."""
+
+    article_text_days: int = Field(default=90, ge=0, description="0 keeps article text forever")
+
+
 class LoggingConfig(_Strict):
     """Log level and format."""
 
@@ -153,6 +159,7 @@ class Config(_Strict):
     extract: ExtractConfig = Field(default_factory=ExtractConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     feeds: list[FeedConfig] = Field(default_factory=list)
     base_dir: Path = Path(".")
     source: Path | None = None

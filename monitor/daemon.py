@@ -69,6 +69,11 @@ class Daemon:
         if check_stale(self.rt):
             self.scheduler.modify_job(DELIVER_JOB, next_run_time=datetime.now(timezone.utc))
 
+    def _retention_job(self) -> None:
+        from monitor.retention import purge_article_text
+
+        purge_article_text(self.rt.db, self.rt.config.retention.article_text_days)
+
     def _reload_job(self) -> None:
         book = self.rt.rulebook
         before_error, before_reloads = book.last_error, book.reloads
@@ -108,6 +113,9 @@ class Daemon:
                                id="rules-reload", replace_existing=True)
         self.scheduler.add_job(self._stale_job, IntervalTrigger(seconds=60), id="stale-check", replace_existing=True,
                                next_run_time=now + timedelta(seconds=30))
+        if self.rt.config.retention.article_text_days > 0:  # hourly; the first run a minute after start
+            self.scheduler.add_job(self._retention_job, IntervalTrigger(hours=1), id="retention", replace_existing=True,
+                                   next_run_time=now + timedelta(seconds=60))
         for name, channel in self.rt.config.channels.items():
             if channel.digest:
                 self.scheduler.add_job(self.deliverer.send_digest, CronTrigger.from_crontab(channel.digest, timezone=timezone.utc),

@@ -17,7 +17,7 @@ from monitor.extract.models import Contract, Figure
 from rules.events import ArticleRef, ContractEvent, FigureEvent, PeriodRef, SeriesPoint
 from storage import contracts as contract_store
 from storage import series as series_store
-from storage.models import Article, ContractRecord, Observation
+from storage.models import Article, ContractRecord, Observation, ObservationSource
 
 # Two reports of one figure are "the same" within this relative tolerance (rounding in the text).
 SAME_VALUE_TOLERANCE = 0.0005
@@ -105,20 +105,20 @@ def store_figure(session: Session, article: Article, ref: ArticleRef, figure: Fi
         )
         session.add(obs)
         session.flush()
-        series_store.add_observation_source(session, obs.id, article.id, figure.quote, now)
+        # A row just created has exactly this one source: no need to ask the database.
+        session.add(ObservationSource(observation_id=obs.id, article_id=article.id, quote=figure.quote, seen_at=now))
         status, revised = ("revision", current) if current is not None else ("new", None)
-    event = _figure_event(session, rows, spec.key, figure, period, ref, obs, revised, status, now)
-    return event
+    times = [now] if status != "source" else series_store.source_times(session, obs.id)
+    return _figure_event(session, rows, spec.key, figure, period, ref, times, revised, status, now)
 
 
 def _figure_event(
     session: Session, rows: series_store.SeriesRows, series_key: str, figure: Figure, period: PeriodRef,
-    ref: ArticleRef, obs: Observation, revised: Observation | None, status: str, now: datetime,
+    ref: ArticleRef, times: list[datetime], revised: Observation | None, status: str, now: datetime,
 ) -> FigureEvent:
     lookup = ArticleRefs(session)
     unit = figure.unit or ""
     high, low = rows.extremes_excluding(period.start, period.end)
-    times = series_store.source_times(session, obs.id)
     return FigureEvent(
         status=status, series_key=series_key, metric=figure.metric, metric_text=figure.metric_text,
         entity=figure.entity, unit=figure.unit, value=figure.value, usd_value=figure.usd_value,

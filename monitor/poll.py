@@ -14,7 +14,8 @@ from monitor.article_text import fetch_full_text
 from monitor.config import FeedConfig
 from monitor.feeds import FeedEntry, parse_feed
 from monitor.fetch import next_poll_delay
-from monitor.ingest import EntryOutcome, entry_text, ingest_entry, is_unchanged, prepare_facts
+from monitor.extract.models import Facts
+from monitor.ingest import entry_text, ingest_entry, is_unchanged, prepare_facts
 from monitor.runtime import Runtime
 from storage import feeds as feed_store
 from storage.db import session_scope
@@ -46,19 +47,6 @@ def _full_text_for(rt: Runtime, feed: FeedConfig, entry: FeedEntry) -> str | Non
     if feed.is_local and not feed.full_text:
         return None  # offline feeds carry their text; never reach out for them
     return fetch_full_text(rt.fetcher, entry.link)
-
-
-def _ingest_one(rt: Runtime, feed: FeedConfig, entry: FeedEntry, now: datetime, alerting: bool) -> EntryOutcome:
-    # Network and extraction happen before the write transaction, which then stays short.
-    with session_scope(rt.db) as session:
-        unchanged = is_unchanged(session, entry)
-    text = facts = None
-    if not unchanged:
-        text = entry_text(entry, _full_text_for(rt, feed, entry))
-        facts = prepare_facts(rt.extractor, entry, text, entry.lang or feed.lang, now)
-    with session_scope(rt.db) as session:
-        return ingest_entry(session, rt.config, rt.extractor, rt.rulebook.engine, feed, entry,
-                            now=now, alerting=alerting, text=text, facts=facts)
 
 
 def _delay(feed: FeedConfig, errors: int, retry_after: float | None = None, max_age: float | None = None,
@@ -138,18 +126,50 @@ def _poll(rt: Runtime, feed: FeedConfig, now: datetime, force: bool) -> PollRepo
     return report
 
 
-def _ingest_all(rt: Runtime, feed: FeedConfig, entries: list[FeedEntry], now: datetime, *, alerting: bool) -> PollReport:
-    report = PollReport(feed=feed.name, status="ok", entries=len(entries), baseline=not alerting)
-    # Oldest first, so baselines build up in publication order.
-    for entry in sorted(entries, key=lambda e: as_utc(e.published) or now):
+@dataclass
+class _Prepared:
+    entry: FeedEntry
+    text: str | None
+    facts: Facts | None
+
+
+def _prepare(rt: Runtime, feed: FeedConfig, entries: list[FeedEntry], now: datetime, report: PollReport) -> list[_Prepared]:
+    """Network and extraction for new or changed entries, before any write transaction opens."""
+    with session_scope(rt.db) as session:
+        unchanged = {e.entry_id for e in entries if is_unchanged(session, e)}
+    prepared: list[_Prepared] = []
+    for entry in entries:
+        if entry.entry_id in unchanged:
+            prepared.append(_Prepared(entry, None, None))
+            continue
         try:
-            outcome = _ingest_one(rt, feed, entry, now, alerting)
+            text = entry_text(entry, _full_text_for(rt, feed, entry))
+            prepared.append(_Prepared(entry, text, prepare_facts(rt.extractor, entry, text, entry.lang or feed.lang, now)))
         except Exception:  # one bad entry must not stop the feed
             report.entry_errors += 1
-            log.exception("feed %s: entry %s could not be ingested", feed.name, entry.link or entry.entry_id)
-            continue
-        report.new_articles += outcome.status == "new"
-        report.figures += outcome.figures
-        report.contracts += outcome.contracts
-        report.alerts += outcome.alerts
+            log.exception("feed %s: entry %s could not be read", feed.name, entry.link or entry.entry_id)
+    return prepared
+
+
+def _ingest_all(rt: Runtime, feed: FeedConfig, entries: list[FeedEntry], now: datetime, *, alerting: bool) -> PollReport:
+    """Store every entry in one transaction, each in a savepoint so a bad one rolls back alone."""
+    report = PollReport(feed=feed.name, status="ok", entries=len(entries), baseline=not alerting)
+    # Oldest first, so baselines build up in publication order.
+    ordered = sorted(entries, key=lambda e: as_utc(e.published) or now)
+    prepared = _prepare(rt, feed, ordered, now, report)
+    engine = rt.rulebook.engine
+    with session_scope(rt.db) as session:
+        for item in prepared:
+            try:
+                with session.begin_nested():
+                    outcome = ingest_entry(session, rt.config, rt.extractor, engine, feed, item.entry, now=now,
+                                           alerting=alerting, text=item.text, facts=item.facts)
+            except Exception:  # one bad entry must not stop the feed
+                report.entry_errors += 1
+                log.exception("feed %s: entry %s could not be stored", feed.name, item.entry.link or item.entry.entry_id)
+                continue
+            report.new_articles += outcome.status == "new"
+            report.figures += outcome.figures
+            report.contracts += outcome.contracts
+            report.alerts += outcome.alerts
     return report

@@ -95,13 +95,19 @@ class TestResult(BaseModel):
     failures: list[str] = Field(default_factory=list)
 
 
-def find_test_files(paths: list[Path]) -> list[Path]:
-    """Test files among paths (files, or folders searched recursively for *.test.yaml / *_test.yaml)."""
+TEST_SUFFIXES = (".test.yaml", ".test.yml", "_test.yaml", "_test.yml")  # as rules.loader skips them
+
+
+def find_test_files(paths: list[Path], explicit: bool = True) -> list[Path]:
+    """Test files among paths: folders are searched recursively for *.test.yaml / *_test.yaml.
+    Files given `explicit`ly are taken as they are, and one that does not exist is kept, so that
+    `run_file` reports it; otherwise (the config's rule paths) only test files are taken, never
+    a rule file."""
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*.y*ml") if p.name.endswith((".test.yaml", ".test.yml", "_test.yaml"))))
-        elif path.exists():
+            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(TEST_SUFFIXES)))
+        elif explicit or (path.is_file() and path.name.lower().endswith(TEST_SUFFIXES)):
             out.append(path)
     return out
 
@@ -112,39 +118,56 @@ def _as_datetime(value: date | datetime | None) -> datetime | None:
     return datetime.combine(value, time(9, 0), tzinfo=timezone.utc)
 
 
-def _compare(step_no: int, expected: list[ExpectedAlert], got: list[ReplayAlert]) -> list[str]:
-    failures: list[str] = []
+def _expected_words(exp: ExpectedAlert) -> str:
+    return exp.rule + (f" containing {', '.join(repr(c) for c in exp.contains)}" if exp.contains else "")
+
+
+def _compare(step_no: int, what: str, expected: list[ExpectedAlert], got: list[ReplayAlert]) -> list[str]:
+    """One failure (a diff of expected and got alerts) for a step that differs; [] when it matches."""
+    problems: list[str] = []
     remaining = list(got)
     for exp in expected:
         match = next((a for a in remaining if a.rule == exp.rule), None)
         if match is None:
-            failures.append(f"step {step_no}: expected an alert from rule {exp.rule!r}, got none")
+            problems.append(f"  - missing:    {_expected_words(exp)}")
             continue
         remaining.remove(match)
         text = f"{match.subject}\n{match.message}"
-        for needle in exp.contains:
-            if needle not in text:
-                failures.append(f"step {step_no}: rule {exp.rule!r}: message lacks {needle!r}\n--- got ---\n{text}\n-----------")
+        lacking = [needle for needle in exp.contains if needle not in text]
+        if lacking:
+            problems.append(f"  ~ {exp.rule}: the alert lacks {', '.join(repr(n) for n in lacking)}; its text:")
+            problems.extend("        | " + line for line in text.splitlines())
     for extra in remaining:
-        failures.append(f"step {step_no}: unexpected alert from rule {extra.rule!r}: {extra.subject}")
-    return failures
+        problems.append(f"  + unexpected: {extra.rule}: {extra.subject}")
+    if not problems:
+        return []
+    head = [f"step {step_no} ({what}):",
+            f"  expected: {', '.join(e.rule for e in expected) or '(no alert)'}",
+            f"  got:      {', '.join(a.rule for a in got) or '(no alert)'}"]
+    return ["\n".join(head + problems)]
 
 
 def _run_test(test: RuleTest, config: Config, extractor: Extractor, engine: RuleEngine) -> list[str]:
     failures: list[str] = []
     with Replay(config, extractor, engine) as replay:
         for i, step in enumerate(test.steps, start=1):
-            if step.article is not None:
-                a = step.article
-                published = _as_datetime(a.published)
-                at = as_utc(step.at) or published or datetime(2000, 1, 1, tzinfo=timezone.utc)
-                got = replay.article(title=a.title, text=a.text, published=published, at=at, url=a.url,
-                                     feed=a.feed, lang=a.lang)
-            else:
-                published = _as_datetime(step.published)
-                at = as_utc(step.at) or published or datetime(2000, 1, 1, tzinfo=timezone.utc)
-                got = replay.article(title=f"facts of step {i}", text="", published=published, at=at, facts=step.facts)
-            failures.extend(_compare(i, step.expect, got))
+            try:
+                if step.article is not None:
+                    a = step.article
+                    published = _as_datetime(a.published)
+                    at = as_utc(step.at) or published or datetime(2000, 1, 1, tzinfo=timezone.utc)
+                    what = f"article {a.title or a.url or '(untitled)'!r} at {at:%Y-%m-%d %H:%M} UTC"
+                    got = replay.article(title=a.title, text=a.text, published=published, at=at, url=a.url,
+                                         feed=a.feed, lang=a.lang)
+                else:
+                    published = _as_datetime(step.published)
+                    at = as_utc(step.at) or published or datetime(2000, 1, 1, tzinfo=timezone.utc)
+                    what = f"facts at {at:%Y-%m-%d %H:%M} UTC"
+                    got = replay.article(title=f"facts of step {i}", text="", published=published, at=at, facts=step.facts)
+            except Exception as exc:  # a broken step fails its test, never the whole run
+                failures.append(f"step {i}: could not be run: {type(exc).__name__}: {exc}")
+                break
+            failures.extend(_compare(i, what, step.expect, got))
     return failures
 
 
@@ -152,6 +175,8 @@ def _load_file(path: Path) -> RuleTestFile:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         return RuleTestFile.model_validate(data)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         raise ValueError(f"{path}: not valid YAML: {exc}") from None
     except ValidationError as exc:
@@ -170,9 +195,14 @@ def run_file(path: Path, config: Config, extractor: Extractor) -> list[TestResul
     if loaded.errors or loaded.ruleset is None:
         return [TestResult(file=str(path), name="(rules)", ok=False, failures=[str(e) for e in loaded.errors])]
     engine = RuleEngine(loaded.ruleset)
+    rules = {r.name: r.rule for r in loaded.ruleset.rules}
     results = []
     for test in spec.tests:
-        failures = _run_test(test, config, extractor, engine)
+        unknown = sorted({e.rule for step in test.steps for e in step.expect if e.rule not in rules})
+        disabled = sorted({e.rule for step in test.steps for e in step.expect if e.rule in rules and not rules[e.rule].enabled})
+        failures = [f"expects rule {name!r}, which is not among the rules loaded ({', '.join(rules) or 'none'})" for name in unknown]
+        failures += [f"expects rule {name!r}, which is disabled (enabled: false): it never fires" for name in disabled]
+        failures += _run_test(test, config, extractor, engine)
         results.append(TestResult(file=str(path), name=test.name, ok=not failures, failures=failures))
     return results
 

@@ -42,22 +42,23 @@ def print_alerts(rt: Runtime, limit: int, status: str | None) -> None:
 
 
 def print_alert(rt: Runtime, alert_id: int) -> bool:
-    """Everything about one alert; False when there is none."""
+    """Everything about one alert, explained (monitor.explain); False when there is none."""
+    from monitor.explain import alert_lines
+
     with session_scope(rt.db) as session:
         row = outbox.get_alert(session, alert_id)
     if row is None:
         return False
-    alert, fact = row.alert, row.alert.fact or {}
-    typer.echo(f"alert {alert.id}  rule {alert.rule}  severity {alert.severity}  created {_ts(alert.created_at)} UTC")
-    typer.echo(f"key: {alert.key}")
-    typer.echo(f"subject: {alert.subject}\n")
-    typer.echo(alert.message)
-    typer.echo("\nfact:")
-    typer.echo(json.dumps(fact, ensure_ascii=False, indent=2, default=str))
-    typer.echo("\ndeliveries:")
-    for d in row.deliveries:
-        typer.echo(f"  {d.channel}: {d.status}, {d.attempts} attempt(s), sent {_ts(d.sent_at)}"
-                   + (f", last error: {d.last_error}" if d.last_error else ""))
+    ruleset = None
+    try:  # the rules in force say which baseline the trigger compared with; they are optional here
+        ruleset = rt.rulebook.engine.ruleset
+    except Exception:
+        try:
+            ruleset = rt.rulebook.load().ruleset
+        except Exception:
+            ruleset = None
+    for line in alert_lines(row.alert, list(row.deliveries), ruleset):
+        typer.echo(line)
     return True
 
 

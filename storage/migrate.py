@@ -20,9 +20,20 @@ def _alembic_config(connection) -> AlembicConfig:  # type: ignore[no-untyped-def
     return cfg
 
 
+# Any constant bigint shared by every instance: PostgreSQL advisory lock serialising migrations.
+_MIGRATION_LOCK = 0x50E_3017  # "SOE monitor"
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database schema up to `revision` (default: the latest)."""
+    """Bring the database schema up to `revision` (default: the latest).
+
+    On PostgreSQL the migration holds a transaction-scoped advisory lock, so instances starting at
+    once on an empty database migrate one after the other (the later ones then find it up to date)
+    instead of racing to create the same tables. SQLite's write lock already serialises them.
+    """
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         command.upgrade(_alembic_config(conn), revision)
 
 

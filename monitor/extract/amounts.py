@@ -8,16 +8,14 @@ whole pass is linear even on megabytes of digits.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from .fx import CurrencyTable
 
 AmountKind = Literal["money", "volume", "percent", "points"]
 
 
-@dataclass(frozen=True, slots=True)
-class Amount:
+class Amount(NamedTuple):
     """A quantity in the text: [start, end) covers qualifier, currency, number, scale, unit and any conversion."""
 
     start: int
@@ -120,7 +118,8 @@ class AmountParser:
         if (not nxt or not (nxt.isalnum() or nxt in "%$€£¥")) and not text[max(0, s - 8):s].rstrip().endswith(self._prefixes):
             return None
         # One cheap look for any suffix at all (percent, scale, currency or unit) before the detailed reading.
-        if not self._any_suffix.match(text, e, limit) and not text[max(0, s - 8):s].rstrip().endswith(self._prefixes):
+        any_suffix = self._any_suffix.match(text, e, limit)
+        if not any_suffix and not text[max(0, s - 8):s].rstrip().endswith(self._prefixes):
             return None
         digits = text[s:e].replace(",", "").replace("−", "-")
         try:
@@ -128,8 +127,8 @@ class AmountParser:
         except ValueError:
             return None
         pos = e
-        # Percentages and percentage points come straight after the number.
-        pm = _PERCENT.match(text, pos, limit)
+        # Percentages and percentage points come straight after the number (the look above already says so).
+        pm = any_suffix if any_suffix and (any_suffix.group("pp") or any_suffix.group("pct")) else None
         if pm:
             kind: AmountKind = "points" if pm.group("pp") else "percent"
             qualifier, q_start = self._qualifier(text, s)
@@ -185,6 +184,8 @@ class AmountParser:
             qualifier = qualifier_after
         if qualifier_after and qualifier == qualifier_after:
             qualifier = {"余": "more than", "多": "more than"}[qualifier_after]
+        if not qualifier and text.startswith("左右", pos):  # "6500亿元左右": about
+            qualifier, pos = "左右", pos + 2
         return Amount(begin, pos, s, e, value, unit, kind, qualifier)  # type: ignore[arg-type]
 
     @staticmethod
@@ -217,7 +218,7 @@ def _fold_conversions(text: str, amounts: list[Amount]) -> list[Amount]:
                 cl = _CLOSE_PAREN.match(text, b.end)
                 if cl and b.start - a.end <= 20:
                     usd = b.value if b.unit == "USD" and a.unit != "USD" else a.usd_value
-                    out.append(replace(a, end=cl.end(), usd_value=usd))
+                    out.append(a._replace(end=cl.end(), usd_value=usd))
                     i += 2
                     continue
         out.append(a)

@@ -30,7 +30,10 @@ _FILLER = set(
 )
 _ZH_FILLER = re.compile(r"(?:了|为|达|达到|约|近|分别|同比|比上年|较上年|、|和|及|[①-⑳]|\s|,|，|\d{1,3}(?:\.\d{1,3})?%)+")
 _PCT_TOKEN = re.compile(r"^[-−]?\d{1,3}(?:\.\d{1,4})?(?:%|percent|pct)?,?$")
-_AFTER_EN = re.compile(r"\s{0,2}(?:year[\s-]on[\s-]year\s{1,2}|yoy\s{1,2}|annual\s{1,2})?(increase|rise|growth|gain|jump|decline|drop|fall|decrease|contraction)(?![A-Za-z])", re.IGNORECASE)
+_AFTER_EN = re.compile(
+    r"\s{0,2}(?:year[\s-]on[\s-]year\s{1,2}|yoy\s{1,2}|annual\s{1,2})?(increase|rise|growth|"
+    r"gain|jump|decline|drop|fall|decrease|contraction)(?![A-Za-z])", re.IGNORECASE
+)
 # Basis markers, looked up with `in` on the lower-cased surroundings (cheaper than a regex).
 _YOY = ("year-on-year", "year on year", "year-over-year", "year over year", "y-o-y", "yoy", "a year earlier", "a year ago",
         "same period", "compared with a year", "than a year", "同比", "比上年", "较上年", "比去年", "较去年", "上年同期", "去年同期")

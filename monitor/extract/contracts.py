@@ -25,7 +25,7 @@ from .models import Contract
 _EN_VERB = re.compile(
     r"(?<![A-Za-z])(?:signed|signs|sign|won|wins|win|secured|secures|secure|awarded|awards|inked|inks|clinched|clinches|"
     r"landed|lands|bagged|bags|snagged|obtained|received|sealed|seals)(?![A-Za-z])", re.IGNORECASE)
-_EN_NOUN = re.compile(r"(?<![A-Za-z])(?:contracts?|deals?|agreements?|orders?)(?![A-Za-z])", re.IGNORECASE)
+_EN_NOUN = re.compile(r"(?<![A-Za-z])(?:contracts?|deals?|agreements?|(?<!in )orders?)(?![A-Za-z])", re.IGNORECASE)
 _ZH_VERB = re.compile(r"签约|签订|签署|中标|新签|签下|斩获|订立")
 _ZH_NOUN = re.compile(r"合同|协议|订单|项目|中标")
 _TOTAL_ZH = re.compile(r"合计|累计|共计|共签署|若干|新签合同额|新签合同总额")
@@ -34,17 +34,36 @@ _PLURAL_NOUN = re.compile(r"(?<![A-Za-z])(?:contracts|deals|orders|agreements)(?
 # A capitalised name: words, ordinals and "&", optionally joined by of/and/for/the.
 _PN_WORD = r"(?:[A-Z][A-Za-z0-9.'’&-]{0,30}|\d{1,3}(?:st|nd|rd|th)|&)"
 _PN = re.compile(_PN_WORD + r"(?:\s{1,2}(?:(?:of|and|for|the|de|du)\s{1,2})?(?:" + _PN_WORD + r"|\d{1,4}(?![\d,.]\d)))" + r"{0,12}")
-_AUX_TAIL = re.compile(r"(?:\s{1,2}(?:has|have|had|was|were|is|also|recently|jointly|just|been|reportedly|successfully|,)){1,8}\s{0,2}\Z")
+_AUX_TAIL = re.compile(
+    r"(?:\s{1,2}(?:has|have|had|was|were|is|also|recently|jointly|just|been|reportedly|"
+    r"successfully|,)){1,8}\s{0,2}\Z"
+)
 _LEAD_WORDS = re.compile(r"^(?:Another|The|Its|Their|Among|In|On|At|And|But|Also|A|An)\s{1,2}", re.IGNORECASE)
-_WENT_TO = re.compile(r"(?:went|goes|was awarded|were awarded|awarded|was given|was granted)\s{1,2}to\s{1,2}(?:its\s{1,2}|a\s{1,2}|the\s{1,2})?(?:subsidiary|unit|affiliate)?\s{0,2}(?:,\s{0,2})?")
+_WENT_TO = re.compile(
+    r"(?:went|goes|was awarded|were awarded|awarded|was given|was granted)\s{1,2}to\s{1,2}(?:its\s{1,2}|"
+    r"a\s{1,2}|the\s{1,2})?(?:subsidiary|unit|affiliate)?\s{0,2}(?:,\s{0,2})?"
+)
 _FOR = re.compile(r"\s{0,2}(?:for|from|with)\s{1,2}(?P<art>the\s{1,2}|a\s{1,2}|an\s{1,2})?")
 _FOR_FAR = re.compile(r"\s(?:for)\s{1,2}(?P<art>the\s{1,2}|a\s{1,2}|an\s{1,2})?")
 _PARTNER = re.compile(r"(?:in\s{1,2}partnership|jointly|together|in\s{1,2}cooperation|in\s{1,2}a\s{1,2}consortium)\s{1,2}with\s{1,2}", re.IGNORECASE)
-_CONSTRUCTION_OF = re.compile(r"(?:the\s{1,2})?(?:construction|building|development|supply|delivery|installation|upgrade|expansion|design)\s{1,2}of\s{1,2}(?:the\s{1,2}|a\s{1,2}|an\s{1,2})?")
+_CONSTRUCTION_OF = re.compile(
+    r"(?:the\s{1,2})?(?:construction|building|development|supply|delivery|installation|"
+    r"upgrade|expansion|design)\s{1,2}of\s{1,2}(?:the\s{1,2}|a\s{1,2}|an\s{1,2})?"
+)
 # "contract worth $X", "agreement ... to build a plant worth $X": the amount right after one of these is the deal's value.
-_VALUE_LINK = re.compile(r"(?:worth|valued\s{1,2}at|value\s{1,2}of|of|totalling|totaling|amounting\s{1,2}to|at\s{1,2}a\s{1,2}cost\s{1,2}of)\s{1,2}(?:about\s{1,2}|around\s{1,2}|nearly\s{1,2}|some\s{1,2}|more\s{1,2}than\s{1,2}|over\s{1,2}|up\s{1,2}to\s{1,2})?\Z")
-_TO_BUILD = re.compile(r"\sto\s{1,2}(?:build|construct|develop|supply|deliver|upgrade|expand|operate|install)\s{1,2}(?:a\s{1,2}|an\s{1,2}|the\s{1,2}|two\s{1,2}|three\s{1,2})?")
-_SPEC = re.compile(r"\d[\d,.]{0,12}\s{0,2}-?\s{0,2}(?:MW|GW|kW|km|kilometers?|kilometres?|megawatts?|gigawatts?|kV|m2|square[\s-]meters?|lanes?)\s{1,2}")
+_VALUE_LINK = re.compile(
+    r"(?:worth|valued\s{1,2}at|value\s{1,2}of|of|totalling|totaling|amounting\s{1,2}to|"
+    r"at\s{1,2}a\s{1,2}cost\s{1,2}of)\s{1,2}(?:about\s{1,2}|around\s{1,2}|nearly\s{1,2}|"
+    r"some\s{1,2}|more\s{1,2}than\s{1,2}|over\s{1,2}|up\s{1,2}to\s{1,2})?\Z"
+)
+_TO_BUILD = re.compile(
+    r"\sto\s{1,2}(?:build|construct|develop|supply|deliver|upgrade|expand|operate|install)\s{1,2}(?:a\s{1,2}|"
+    r"an\s{1,2}|the\s{1,2}|two\s{1,2}|three\s{1,2})?"
+)
+_SPEC = re.compile(
+    r"\d[\d,.]{0,12}\s{0,2}-?\s{0,2}(?:MW|GW|kW|km|kilometers?|kilometres?|megawatts?|gigawatts?|"
+    r"kV|m2|square[\s-]meters?|lanes?)\s{1,2}"
+)
 _PROJECT_NOUN = re.compile(
     r"(?:\s{1,2}[a-z][a-z-]{2,15}){0,2}\s{0,2}(?:project|line|railway|highway|expressway|road|port|plant|station|airport|bridge|"
     r"metro|pipeline|dam|park|complex|terminal|district|zone|hub|facility|factory|mine|tunnel|hospital|stadium|tower|"
@@ -56,9 +75,18 @@ _IN_PLACE = re.compile(r"\s{0,2}(?:project\s{1,2})?(?:,\s{0,2})?in\s{1,2}(?:the\
 _PLACE_WORD = _PN_WORD + r"(?:\s{1,2}(?:region|province|city|county|district|state|prefecture))?"
 _PLACE_CHAIN = re.compile(_PLACE_WORD + r"(?:\s{1,2}" + _PLACE_WORD + r"){0,4}(?:,\s{1,2}(?:in\s{1,2}(?:the\s{1,2})?)?" + _PLACE_WORD + r"(?:\s{1,2}" + _PLACE_WORD + r"){0,4}){0,3}")
 _ACCORDING = re.compile(r"according\s{1,2}to\s{1,2}(?:[a-z]{1,15}\s{1,2}){0,4}(?:by|from)\s{1,2}")
-_INSTITUTION = re.compile(r"(?:Authority|Ministry|Administration|Commission|Department|Agency|Council|Government|Corporation|Company|Board|Office)$")
-_VALUE_NEXT = re.compile(r"\s{0,2}(?:(?:Valued|Priced)\s{1,2}at|Worth|The\s{1,2}(?:contract|deal|order|agreement|project)\s{1,2}(?:is|was)\s{1,2}(?:worth|valued\s{1,2}at))", re.IGNORECASE)
-_ANAPHOR = re.compile(r"\s{0,2}(?:The|This|That)\s{1,2}(?:deal|contract|agreement|order|project)\b|\s{0,2}(?:该|上述|本次)(?:合同|协议|项目|订单)")
+_INSTITUTION = re.compile(
+    r"(?:Authority|Ministry|Administration|Commission|Department|Agency|Council|Government|"
+    r"Corporation|Company|Board|Office)$"
+)
+_VALUE_NEXT = re.compile(
+    r"\s{0,2}(?:(?:Valued|Priced)\s{1,2}at|Worth|The\s{1,2}(?:contract|deal|order|agreement|"
+    r"project)\s{1,2}(?:is|was)\s{1,2}(?:worth|valued\s{1,2}at))", re.IGNORECASE
+)
+_ANAPHOR = re.compile(
+    r"\s{0,2}(?:The|This|That)\s{1,2}(?:deal|contract|agreement|order|project)\b|\s{0,2}(?:该|"
+    r"上述|本次)(?:合同|协议|项目|订单)"
+)
 _ZH_SIGNED = re.compile(r"(?:签署|签订|签约|中标|承建|承接|获得)了?(?P<p>[^，,。；;：:]{2,40}?)(?:合同|协议|订单)")
 _ZH_PARTY = re.compile(r"(?:与|同|和|跟)(?P<party>[^，,。；;与同]{2,80}?)(?:分别|共同|正式)?(?:签署|签订|签约|订立|签下)")
 _ZH_LIST = re.compile(r"^\s{0,2}(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s{0,2}[.、)）]\s{0,2}")
@@ -67,7 +95,10 @@ _ZH_CONSORTIUM = re.compile(r"组成的联合体|联合体")
 _ZH_ORGS = re.compile(r"[\u4e00-\u9fff]{2,30}?(?:集团)?(?:股份有限公司|有限责任公司|有限公司|集团公司|集团)")
 _ZH_ORG_CUT = re.compile(r".*(?:与|同|和|及|由|向|对|为|了|的|在|将|、|子公司|所属|下属)")
 _ZH_PROJECT = re.compile(r"\s{0,2}的\s{0,2}(?P<p>[^，,。；;的]{1,40}?)(?:合同|协议|订单)")
-_ZH_ZHONGBIAO = re.compile(r"中标(?P<p>[^，,。；;的]{2,40}?(?:项目|工程|标段))|(?:为|是)?(?P<p2>[^，,。；;为是]{2,40}?(?:项目|工程|标段))的中标(?:单位|人)")
+_ZH_ZHONGBIAO = re.compile(
+    r"中标(?P<p>[^，,。；;的]{2,40}?(?:项目|工程|标段))|(?:为|是)?(?P<p2>[^，,。；;为是]{2,40}?(?:项目|工程|标段))的中标(?:单位|"
+    r"人)"
+)
 
 
 def load_places(path: Path = DATA_DIR / "places.yaml") -> PhraseMatcher[str]:

@@ -21,7 +21,8 @@ def _restates(title: Figure, body: Figure) -> bool:
     if title.period and body.period and (title.period.start, title.period.end) != (body.period.start, body.period.end):
         return False
     if title.value is None:
-        return body.value is None and title.change_pct == body.change_pct and title.entity == body.entity
+        # "exports up 3.9%" in a headline restates "exports grew 3.9% to X" in the body.
+        return title.change_pct is not None and title.change_pct == body.change_pct and title.entity in (None, body.entity)
     if title.change_pct is not None and body.change_pct is not None and title.change_pct != body.change_pct:
         return False
     candidates = []

@@ -28,7 +28,7 @@ _TO_LEVEL = re.compile(r"(?:\bto\b|至|达到)\s{0,2}(?:a\s{1,2}(?:record\s{1,2}
                        r"nearly\s{1,2}|more than\s{1,2}|over\s{1,2}|约|近|逾)?\s{0,2}$")
 _METRIC_AFTER = re.compile(r"\s{0,2}(?:in|of|worth of)\s{1,2}(?:the\s{1,2}|its\s{1,2}|their\s{1,2})?", re.IGNORECASE)
 _NP_BEFORE = re.compile(
-    r"(?P<np>(?:[a-z][a-z'-]{1,20}\s){0,2}[a-z][a-z-]{2,20})\s{1,2}(?:of|was|were|stood at|reached|totaled|totalled|hit|"
+    r"(?<![A-Za-z'])(?P<np>(?:[A-Za-z][a-z'-]{1,20}\s){0,2}[A-Za-z][a-z-]{2,20})\s{1,2}(?:of|was|were|stood at|reached|totaled|totalled|hit|"
     r"amounted to|came in at|rose to|grew to|fell to|of about|of around|were worth|was worth|worth|totaling|totalling)\s{1,2}\Z"
 )
 # The subject of a change verb, for a rate with no known metric ("China's GDP grew 5.2 percent").

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import yaml
 
@@ -28,8 +27,7 @@ _ZH_ORG = re.compile(r"[\u4e00-\u9fff]{2,30}(?:集团)?(?:股份有限公司|有
 _ZH_CUT = re.compile(r".*(?:与|同|和|及|由|向|对|为|了|的|在|将|共|、|子公司|所属|下属|其中|方面|分别|签署|签订|公司(?=[\u4e00-\u9fff]{2,}(?:股份有限公司|有限责任公司|有限公司|集团)$))")
 
 
-@dataclass(frozen=True, slots=True)
-class EntityMention:
+class EntityMention(NamedTuple):
     """An organisation or group named in the text: span, text as written, canonical name and kind."""
 
     start: int

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import calendar
 import re
-from functools import lru_cache
-from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from functools import lru_cache
+from typing import Literal, NamedTuple
 
 from .models import Period
 
@@ -30,8 +29,7 @@ _EN_NUM = {
 _ZH_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "十一": 11, "十二": 12}
 
 
-@dataclass(frozen=True, slots=True)
-class PeriodMention:
+class PeriodMention(NamedTuple):
     """A period as written: kind, and whatever of year / months / quarter / half the text gives."""
 
     start: int
@@ -55,9 +53,15 @@ _ZH_MN = r"(?:1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])"
 _ZH_Y = r"(?:(?<!\d)(?P<y>(?:19|20)\d{2})\s{0,2}年\s{0,2}(?:度\s{0,2})?|(?P<rel>今年|去年|上年|本年|上一年|明年))?"
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("ignore", re.compile(r"(?i:(?:over|from|compared with|versus|than)\s{1,2})?(?i:the\s{1,2}same\s{1,2}period\s{1,2}(?:of\s{1,2})?(?:last|a|the\s{1,2}previous)\s{1,2}year|year[\s-]on[\s-]year|year[\s-]over[\s-]year)")),
+    ("ignore", re.compile(
+        r"(?i:(?:over|from|compared with|versus|than)\s{1,2})?(?i:the\s{1,2}same\s{1,2}period\s{1,2}(?:of\s{1,2})?(?:last|"
+        r"a|the\s{1,2}previous)\s{1,2}year|year[\s-]on[\s-]year|year[\s-]over[\s-]year)"
+    )),
     # "up 3 percent from a year earlier" states the basis of a change, not the period of a figure.
-    ("ignore", re.compile(r"(?i:(?:from|than|over|compared\s{1,2}with|versus)\s{1,2}(?:a|one|the)\s{1,2}(?:year|previous\s{1,2}year|prior\s{1,2}year)(?:\s{1,2}(?:earlier|ago|before))?)")),
+    ("ignore", re.compile(
+        r"(?i:(?:from|than|over|compared\s{1,2}with|versus)\s{1,2}(?:a|one|the)\s{1,2}(?:year|"
+        r"previous\s{1,2}year|prior\s{1,2}year)(?:\s{1,2}(?:earlier|ago|before))?)"
+    )),
     ("ignore", re.compile(r"上年同期|去年同期|同期|(?:较|比|相比|与)\s{0,2}(?:上年末|上年底|去年末|去年底|年初|上年|去年|上月|上季度)")),
     ("ignore", re.compile(r"(?i:(?:compared\s{1,2}with|than|versus|vs\.?|against)\s{1,2}(?:in\s{1,2})?)" + _Y.format(g="y"))),
     ("date", re.compile(_M.format(g="m") + r"\s{1,2}\d{1,2}(?:st|nd|rd|th)?(?!\d)(?:,?\s{1,2}" + _Y.format(g="y") + ")?")),
@@ -77,7 +81,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("en_yearend", re.compile(r"(?i:year[\s-]end)\s{1,2}" + _Y.format(g="y"))),
     ("en_month", re.compile(_M.format(g="m") + r"(?:,?\s{1,2}" + _Y.format(g="y") + r"|\s{1,2}" + _REL_EN.format(g="rel") + ")?")),
     ("en_monthcode", re.compile(_Y.format(g="y") + r"-(?P<m>0[1-9]|1[0-2])(?![\d-])")),
-    ("en_prev", re.compile(r"(?i:(?:a|one)\s{1,2}year\s{1,2}(?:earlier|ago|before)|the\s{1,2}previous\s{1,2}year|the\s{1,2}prior\s{1,2}year|a\s{1,2}year\s{1,2}(?:earlier|ago))")),
+    ("en_prev", re.compile(
+        r"(?i:(?:a|one)\s{1,2}year\s{1,2}(?:earlier|ago|before)|the\s{1,2}previous\s{1,2}year|"
+        r"the\s{1,2}prior\s{1,2}year|a\s{1,2}year\s{1,2}(?:earlier|ago))"
+    )),
     ("en_year", re.compile(r"(?:(?i:fiscal)\s{1,2}(?:(?i:year)\s{1,2})?|FY\s{0,2})?" + _Y.format(g="y") + r"(?!\s{0,2}[-/]\s{0,2}\d{3})(?!\s{0,2}年)")),
     ("en_rel", re.compile(r"(?<![A-Za-z])" + _REL_EN.format(g="rel"))),
     ("zh_range", re.compile(_ZH_Y + r"(?P<m1>" + _ZH_MN + r")\s{0,2}月?\s{0,2}(?:-|—|–|~|至|到|－|―)\s{0,2}(?P<m2>" + _ZH_MN + r")\s{0,2}月(?:份)?(?P<end>末|底)?")),
@@ -86,7 +93,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("zh_quarter", re.compile(_ZH_Y + r"(?:第)?(?P<q>[一二三四1-4])\s{0,2}季度")),
     ("zh_half", re.compile(_ZH_Y + r"(?P<h>上|下)半年")),
     ("zh_month", re.compile(r"(?:(?:截至|截止|截止到|到)\s{0,2})?" + _ZH_Y + r"(?P<m>" + _ZH_MN + r")\s{0,2}月(?:份)?(?P<end>末|底)?")),
-    ("zh_year", re.compile(r"(?:(?:截至|截止|截止到|到)\s{0,2})?(?:(?<!\d)(?P<y>(?:19|20)\d{2})\s{0,2}年|(?P<rel>今年|去年|上年|本年|明年))(?P<end>末|底)?(?:度|全年)?")),
+    ("zh_year", re.compile(
+        r"(?:(?:截至|截止|截止到|到)\s{0,2})?(?:(?<!\d)(?P<y>(?:19|20)\d{2})\s{0,2}年|(?P<rel>今年|去年|"
+        r"上年|本年|明年))(?P<end>末|底)?(?:度|全年)?"
+    )),
     ("zh_year", re.compile(r"全年")),
 ]
 

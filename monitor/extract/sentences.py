@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Full-width digits and punctuation -> ASCII, one character for one so offsets stay valid.
 _FULLWIDTH = str.maketrans(
@@ -31,8 +31,7 @@ def detect_lang(text: str) -> str:
     return "zh" if cjk and cjk * 3 >= latin else "en"
 
 
-@dataclass(frozen=True, slots=True)
-class Sentence:
+class Sentence(NamedTuple):
     """A sentence: [start, end) offsets in the text, its paragraph number, and whether it is the title."""
 
     start: int
@@ -83,10 +82,9 @@ def split_sentences(text: str) -> list[Sentence]:
             paragraph += 1
             continue
         if tok[0] == ".":
-            j = k = m.start()
-            while k > 0 and j - k < 13 and text[k - 1].isascii() and (text[k - 1].isalpha() or text[k - 1] == "."):
-                k -= 1
-            word = text[k:j].lstrip(".")
+            j = m.start()
+            tail = text[max(0, j - 13):j].rsplit(None, 1)
+            word = tail[-1].lstrip("(\"'“‘.") if tail else ""
             if word and word.lower() in _ABBREV:
                 nxt = text[m.end():m.end() + 3].lstrip()
                 # "U.S. dollars", "Aug. 28": an abbreviation ends a sentence only before a capitalised word.
@@ -95,9 +93,8 @@ def split_sentences(text: str) -> list[Sentence]:
             if len(word) == 1 and word.isupper():
                 continue  # initials: "J. Smith"
             nxt = text[m.end():m.end() + 2].lstrip()
-            if m.start() > 0 and text[m.start() - 1].isdigit() and not (nxt and nxt[0].isascii() and nxt[0].isupper()):
+            if j > 0 and text[j - 1].isdigit() and not (nxt and nxt[0].isascii() and nxt[0].isupper()):
                 continue  # list markers "1. ..." and numbers, unless a capitalised sentence follows
-            nxt = text[m.end():m.end() + 2].lstrip()
             if nxt and (nxt[0].islower() or nxt[0].isdigit()):
                 continue
         emit(start, m.end())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
@@ -17,8 +17,7 @@ _LEAD = re.compile(r"^(?:(?:the|its|their|his|her|our|a|an|total|combined|averag
                    r"first-half|full-year|annual|china's|chinese)\s+)+", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class MetricMention:
+class MetricMention(NamedTuple):
     """A metric phrase in the text, with its canonical name."""
 
     start: int

@@ -96,6 +96,8 @@ CASES: list[tuple[str, str, date | None, list[dict]]] = [
      [dict(entity="China Resources", value=80e9, change_pct=5.5)]),
     ("en-headline-dedupe", "CSCEC new contracts hit 4.3 trillion yuan\nCSCEC said its new contracts hit 4.3 trillion yuan in 2023, up 10.8 percent.", PUB,
      [dict(entity="CSCEC", metric="new_contracts_signed", value=4.3e12, change_pct=10.8)]),
+    ("en-headline-rate-dedupe", "Customs: SOE exports up 3.9%\nChinese SOEs saw their exports grow by 3.9 percent to 1.79 trillion yuan in 2024.", PUB,
+     [dict(entity="SOEs", metric="exports", value=1.79e12, change_pct=3.9)]),
     ("en-mln-bn", "Harbin Electric's net profit reached 950 mln yuan, while revenue was 34.5 bn yuan in 2023.", PUB,
      [dict(entity="Harbin Electric", metric="net_profit", value=950e6), dict(entity="Harbin Electric", metric="operating_revenue", value=34.5e9)]),
     ("en-basis-not-period", "Profits stood at 1.3 trillion yuan in the first half of 2024, while investment in fixed assets rose 3.2 percent from a year earlier to 2.4 trillion yuan.", PUB,
@@ -117,6 +119,8 @@ CASES: list[tuple[str, str, date | None, list[dict]]] = [
      [dict(entity="central SOEs", value=2.4e12, period="2024"), dict(entity="local SOEs", value=1.3e12, period="2024")]),
     ("en-rate-unknown-metric-subject", "China's GDP grew 5.2 percent in 2023, while Dongfeng output fell 12 percent.", PUB,
      [dict(metric="gdp", metric_text="GDP", change_pct=5.2, period="2023"), dict(metric="output", entity="Dongfeng", change_pct=-12)]),
+    ("en-capitalised-unknown-metric", "Net production reached 678 million barrels of oil equivalent in 2023, up 8.7 percent from a year earlier.", PUB,
+     [dict(metric="net_production", value=678e6, unit="boe", change_pct=8.7, change_basis="yoy", period="2023")]),
     # ---- Chinese ----
     ("zh-level-rate", "2023年，中央企业实现营业收入39.8万亿元，同比增长2.1%。", None,
      [dict(metric="operating_revenue", entity="central SOEs", value=39.8e12, unit="CNY", change_pct=2.1, change_basis="yoy", period="2023")]),
@@ -162,6 +166,8 @@ CASES: list[tuple[str, str, date | None, list[dict]]] = [
      [dict(metric="total_assets", value=90e12, qualifier="突破", period="2024-12-31"), dict(metric="total_profits", value=2.6e12, period="2024")]),
     ("zh-levels-then-rates-respectively", "1-3月，中央企业和地方国有企业利润总额分别为7784.6亿元和2402.8亿元，分别增长11.7%和下降5.9%。", date(2024, 4, 20),
      [dict(entity="central SOEs", value=778.46e9, change_pct=11.7), dict(entity="local SOEs", value=240.28e9, change_pct=-5.9)]),
+    ("zh-about-after", "南方电网今年计划完成固定资产投资1730亿元左右，同比增长12%。", date(2024, 3, 1),
+     [dict(entity="China Southern Power Grid", metric="investment", value=173e9, qualifier="左右", change_pct=12, period="2024")]),
     ("zh-skip-codes", "A股代码:601390 公告编号:临2024-015", None, []),
     ("zh-skip-pp", "资产负债率提高0.1个百分点。", None, []),
 ]
