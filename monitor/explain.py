@@ -29,7 +29,6 @@ from rules.expressions import activation
 from rules.format import amount_words, change_words, metric_words, number_words, pct_change, period_words
 from rules.ruleset import CompiledRule, Ruleset, resolve
 from rules.triggers import Fired, confirm_reached, effective_status, keyword_text
-from storage import outbox
 from storage.db import session_scope
 from storage.models import Alert, Article, Delivery, as_utc
 

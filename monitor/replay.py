@@ -8,6 +8,7 @@ in the scratch outbox, and the scratch database is deleted afterwards.
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -94,7 +95,13 @@ class Replay:
             if stored is None or not alerting:
                 return []
             row, events = stored
-            alerts = store_decisions(session, self.config, decide(self.engine, session, events, at), row.id, at)
+            alerting_log = logging.getLogger("monitor.alerting")
+            level = alerting_log.level
+            alerting_log.setLevel(logging.WARNING)  # scratch alerts are not news for the user's log
+            try:
+                alerts = store_decisions(session, self.config, decide(self.engine, session, events, at), row.id, at)
+            finally:
+                alerting_log.setLevel(level)
             return [self._describe(session, a, title) for a in alerts]
 
     def stored_article(self, session: Session, art: Article, *, alerting: bool = True) -> list[ReplayAlert]:

@@ -67,6 +67,12 @@ rules:
     match: {metric: exports, entity: SOEs}
     trigger: {type: change, pct_below: 5}
     notify: [hook]
+  - name: exports-huge
+    kind: figure
+    match: {metric: exports}
+    trigger: new_period
+    where: value > 2e12
+    notify: [hook]
   - name: central-exports-new
     kind: figure
     match: {metric: exports, entity: central SOEs}
@@ -283,7 +289,7 @@ def test_rule_tests_and_subfolders_are_not_loaded_as_rules(tmp_path: Path, http_
     (tmp_path / "alert-rules" / "tests" / "broken.yaml").write_text("rules:\n  - name: x\n    kind: figurine\n")
     result = cli(config, "rules", "check")
     assert result.code == 0, result.stdout + result.stderr
-    assert "ok: 5 rule(s) in 1 file(s)" in result.stdout
+    assert "ok: 6 rule(s) in 1 file(s)" in result.stdout
     shipped = load_rules([ROOT / "alert-rules"], {"console"})
     assert not shipped.errors
     assert [p.name for p in shipped.files] == ["contracts.yaml", "soe-headline.yaml"]
@@ -406,6 +412,7 @@ def test_rules_why_says_which_rules_fired_for_an_article_and_why_not(tmp_path: P
     assert "no     exports-drop: trigger change: up 11.2% on the previous period" in out and "within the limits (pct_below 5)" in out
     assert "no     central-exports-new: match: entity is 'SOEs', the rule wants 'central SOEs'" in out
     assert "no     switched-off: disabled (enabled: false)" in out
+    assert "no     exports-huge: where `value > 2e12` is false for this fact" in out
     assert "crrc-daily" not in out  # a contract rule: not asked about figures
     assert "Alerts this article really raised:" in out and "exports-new: [info] SOEs exports: 1.79 trillion yuan" in out
 

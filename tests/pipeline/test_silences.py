@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from monitor.alerting import channel_statuses, is_silenced, store_decisions
 from monitor.config import ChannelConfig, Config
@@ -71,7 +72,7 @@ def test_a_silence_holds_until_it_ends(tmp_path: Path) -> None:
         (during,) = store_decisions(s, config, [decision(period="Oct")], None, T0 + timedelta(minutes=59))
         (other_entity,) = store_decisions(s, config, [decision(entity="central SOEs")], None, T0 + timedelta(minutes=59))
         (after,) = store_decisions(s, config, [decision(period="Nov")], None, T0 + timedelta(hours=1))
-        status = {d.alert_id: d.status for d in s.exec(__import__("sqlmodel").select(Delivery))}
+        status = {d.alert_id: d.status for d in s.exec(select(Delivery))}
     assert status[during.id] == "silenced"
     assert status[other_entity.id] == "pending"
     assert status[after.id] == "pending"  # ends_at is exclusive: the silence is over
