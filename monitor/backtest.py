@@ -1,7 +1,8 @@
 """`soe-monitor rules backtest --since DATE`: what today's rules would have sent.
 
 Stored articles are replayed, oldest first, through today's extractor and rules on a scratch
-database. Articles seen before DATE only build baselines; those after it may raise alerts.
+database. Articles seen before DATE only build baselines and rule history (repeat_after,
+frequency); the alerts of those seen since DATE are reported.
 Nothing is sent and the real database is only read.
 """
 
@@ -26,5 +27,9 @@ def backtest(rt: Runtime, since: datetime) -> list[ReplayAlert]:
     fired: list[ReplayAlert] = []
     with Replay(rt.config, rt.extractor, rt.rulebook.engine) as replay:
         for args in articles:
-            fired.extend(replay.article(**args, alerting=args["at"] >= since))
+            # Earlier articles run the rules too (their alerts are not reported), so repeat_after and
+            # frequency see the history today's rules would have built.
+            alerts = replay.article(**args)
+            if args["at"] >= since:
+                fired.extend(alerts)
     return fired

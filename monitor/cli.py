@@ -140,7 +140,8 @@ def extract(
     lang: Annotated[Optional[str], typer.Option(help="en or zh (default: detected)")] = None,
 ) -> None:
     """Print the figures and contracts in one article."""
-    from monitor.extract import Extractor, format_table
+    from monitor.extract import format_table
+    from monitor.runtime import build_extractor
 
     config = _config_or_default(ctx)
     try:
@@ -150,8 +151,7 @@ def extract(
     if lang not in (None, "en", "zh"):
         raise fail(f"--lang {lang!r}: use en or zh")
     text, _ = _read_source(source, config)
-    extractor = Extractor([Path(p) for p in config.extract.vocabulary], [Path(p) for p in config.extract.gazetteer],
-                          config.extract.fx_to_usd or None)
+    extractor = build_extractor(config)
     facts = extractor.extract(text, published=pub, lang=lang)
     if as_json:
         typer.echo(json.dumps(facts.model_dump(mode="json"), ensure_ascii=False, indent=2))
@@ -172,11 +172,11 @@ def rules_check(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="rule files or folders (default: [rules] paths)")] = None,
 ) -> None:
     """Validate rule files; exit 1 with file:line:col errors."""
-    from monitor.extract import Extractor
+    from monitor.runtime import build_extractor
     from rules.loader import load_rules
 
     config = get_config(ctx)
-    extractor = Extractor([Path(p) for p in config.extract.vocabulary], [Path(p) for p in config.extract.gazetteer])
+    extractor = build_extractor(config)
     targets = [str(p) for p in paths] if paths else config.rules.paths
     result = load_rules(targets, set(config.channels), extractor.known_metrics(), extractor.known_entities())
     for warning in result.warnings:
@@ -197,15 +197,14 @@ def rules_test(
     junit: Annotated[Optional[Path], typer.Option("--junit", help="also write a JUnit XML report")] = None,
 ) -> None:
     """Run rule unit tests (*.test.yaml): articles or facts in, expected alerts out. Exit 1 on failure."""
-    from monitor.extract import Extractor
     from monitor.ruletest import find_test_files, run_file, write_junit
+    from monitor.runtime import build_extractor
 
     config = get_config(ctx)
     files = find_test_files(list(paths) if paths else [Path(p) for p in config.rules.paths], explicit=bool(paths))
     if not files:
         raise fail("no rule test files (*.test.yaml) found", 1)
-    extractor = Extractor([Path(p) for p in config.extract.vocabulary], [Path(p) for p in config.extract.gazetteer],
-                          config.extract.fx_to_usd or None)
+    extractor = build_extractor(config)
     results = [r for f in files for r in run_file(f, config, extractor)]
     for r in results:
         typer.echo(f"{'PASS' if r.ok else 'FAIL'}  {r.file}: {r.name}")

@@ -52,5 +52,5 @@ def setup_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str]
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("apprise").setLevel(max(logging.INFO, root.level))
-    for noisy in ("httpx", "httpcore", "apscheduler.executors.default", "trafilatura", "htmldate"):
+    for noisy in ("httpx", "httpcore", "apscheduler.executors.default", "trafilatura", "htmldate", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

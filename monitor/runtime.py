@@ -1,4 +1,8 @@
-"""Everything a running monitor needs, built once from the config."""
+"""Everything a running monitor needs, built from the config.
+
+The extractor, fetcher and rules are built on first use, so read-only CLI commands (alerts,
+series, feeds, status) open only the database.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import logging
 import os
 import socket
 import uuid
-from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -26,33 +30,51 @@ def instance_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-@dataclass
+def build_extractor(config: Config) -> Extractor:
+    """The extractor with the shipped data plus the user's vocabulary, gazetteer and FX rates."""
+    return Extractor(
+        vocabulary_files=[Path(p) for p in config.extract.vocabulary],
+        gazetteer_files=[Path(p) for p in config.extract.gazetteer],
+        fx_to_usd=config.extract.fx_to_usd or None,
+    )
+
+
 class Runtime:
     """The config plus the long-lived parts built from it."""
 
-    config: Config
-    db: Engine
-    extractor: Extractor
-    rulebook: RuleBook
-    fetcher: Fetcher
-    owner: str = field(default_factory=instance_id)
+    def __init__(self, config: Config, db: Engine) -> None:
+        self.config = config
+        self.db = db
+        self.owner = instance_id()
 
     @classmethod
     def build(cls, config: Config, *, load_rules: bool = True) -> "Runtime":
-        """Open the database (migrating its schema to the latest), load the extractor data and the rules."""
+        """Open the database (migrating its schema to the latest) and, unless told not to, load the rules."""
         db = make_engine(config.storage.url)
         upgrade(db)
-        extractor = Extractor(
-            vocabulary_files=[Path(p) for p in config.extract.vocabulary],
-            gazetteer_files=[Path(p) for p in config.extract.gazetteer],
-            fx_to_usd=config.extract.fx_to_usd or None,
-        )
-        rulebook = RuleBook(config.rules.paths, config.channels.keys(), extractor.known_metrics(), extractor.known_entities())
+        rt = cls(config, db)
         if load_rules:
-            rulebook.load()
-        return cls(config=config, db=db, extractor=extractor, rulebook=rulebook, fetcher=Fetcher(config.fetch))
+            rt.rulebook.load()
+        return rt
+
+    @cached_property
+    def extractor(self) -> Extractor:
+        """Text -> facts, with the user's data files."""
+        return build_extractor(self.config)
+
+    @cached_property
+    def fetcher(self) -> Fetcher:
+        """The shared HTTP client with its limits."""
+        return Fetcher(self.config.fetch)
+
+    @cached_property
+    def rulebook(self) -> RuleBook:
+        """The rules in force (call .load() before use)."""
+        return RuleBook(self.config.rules.paths, self.config.channels.keys(),
+                        self.extractor.known_metrics(), self.extractor.known_entities())
 
     def close(self) -> None:
         """Release connections."""
-        self.fetcher.close()
+        if "fetcher" in self.__dict__:
+            self.fetcher.close()
         self.db.dispose()
