@@ -29,11 +29,21 @@ WORKERS = 16
 
 # Each feed reports on its own company, each entry on its own period, as real news does.
 SENTENCES = [
-    "Benchmark Holding {f} Group Co Ltd said its exports grew by {a} percent to {b} billion yuan between January and {m} {y}.",
-    "Benchmark Holding {f} Group Co Ltd signed new contracts worth {b} billion yuan in January-{m} {y}, up {a} percent.",
+    "{f} said its exports grew by {a} percent to {b} billion yuan between January and {m} {y}.",
+    "{f} signed new contracts worth {b} billion yuan in January-{m} {y}, up {a} percent.",
     "Its net profit rose {a} percent year-on-year to {b} billion yuan in the first half of {y}.",
     "Analysts expect demand to hold up in the second half as infrastructure spending continues.",
 ]
+def company(feed: int) -> str:
+    """A distinct company name per feed, letters only (as real names are)."""
+    letters = ""
+    while True:
+        feed, rest = divmod(feed, 26)
+        letters = chr(ord("A") + rest) + letters.lower()
+        if feed == 0:
+            return f"Benchmark {letters.capitalize()} Holding Group Co Ltd"
+
+
 MONTHS = ["March", "April", "May", "June", "July", "August", "September", "October", "November"]
 
 
@@ -43,7 +53,7 @@ def feed_body(feed: int) -> bytes:
     for e in range(ENTRIES):
         n = feed * ENTRIES + e
         text = " ".join(s.format(a=1 + n % 9 + 0.1 * (n % 7), b=1 + n % 50 + 0.01 * (n % 97), m=MONTHS[e % 9],
-                                 y=2020 + e // 9, f=feed) for s in SENTENCES)
+                                 y=2020 + e // 9, f=company(feed)) for s in SENTENCES)
         items.append(f"<item><title>Report {n}</title><link>https://bench.example/{feed}/{e}</link>"
                      f"<guid>bench-{n}</guid><pubDate>Mon, 02 Dec 2024 08:00:00 GMT</pubDate>"
                      f"<description>{text[:80]}</description><content:encoded>{text}</content:encoded></item>")

@@ -54,16 +54,18 @@ def _point(obs: Observation | None, unit: str, articles: "ArticleRefs") -> Serie
 
 
 class ArticleRefs:
-    """Looks up (and caches) the ArticleRef of stored articles for baselines."""
+    """Looks up (and caches, for the life of the session) the ArticleRef of stored articles."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
-        self._cache: dict[int, ArticleRef] = {}
+        # Baselines of one poll point at the same few articles: remember them across figures.
+        self._cache: dict[int, ArticleRef] = session.info.setdefault("article_refs", {})
 
     def get(self, article_id: int) -> ArticleRef | None:
         """The reference of a stored article."""
         if article_id not in self._cache:
-            art = self._session.get(Article, article_id)
+            with self._session.no_autoflush:  # everything this needs is flushed already
+                art = self._session.get(Article, article_id)
             if art is None:
                 return None
             self._cache[article_id] = ArticleRef(id=art.id, title=art.title, url=art.link, published=art.published)

@@ -1,7 +1,9 @@
-"""Poll one feed: fetch, parse, ingest each entry in its own transaction, record feed health.
+"""Poll one feed: fetch, parse, ingest its entries, record feed health.
 
-Validators (ETag, Last-Modified) are saved only after every entry is committed, so a crash
-mid-poll means the next poll fetches the same entries again and re-processing them is a no-op.
+Network and extraction run first; then every entry is stored in one transaction, each in its own
+savepoint, so a bad entry rolls back alone. Validators (ETag, Last-Modified) are saved only after
+that transaction commits, so a crash mid-poll means the next poll fetches the same entries again,
+and re-processing them is a no-op.
 """
 
 from __future__ import annotations

@@ -61,12 +61,15 @@ def dedupe_contracts(contracts: list[Contract], title_span: tuple[int, int] | No
         """Is the contract from the headline?"""
         return title_span is not None and c.span[0] >= title_span[0] and c.span[1] <= title_span[1]
 
-    body_keys = {(c.company, c.unit, _round_sig(c.value, 2) if c.value else None) for c in contracts if not in_title(c)}
+    body = [c for c in contracts if not in_title(c)]
+    body_keys = {(c.company, c.unit, _round_sig(c.value, 2) if c.value else None) for c in body}
+    body_companies = {c.company for c in body}
     out: list[Contract] = []
     seen: set[tuple] = set()
     for c in contracts:
         key = (c.company, c.unit, _round_sig(c.value, 2) if c.value else None)
-        if in_title(c) and key in body_keys:
+        # "CRRC wins Dubai Metro contract" announces the deal the body then details: keep the body's.
+        if in_title(c) and (key in body_keys or (c.value is None and c.company in body_companies)):
             continue
         exact = (c.company, c.counterparty, c.project, c.value, c.unit, c.span)
         if exact in seen:

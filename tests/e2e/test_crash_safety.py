@@ -80,12 +80,14 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, http_server: Lo
     log_path.touch()
     started = time.monotonic()
     stuck_polls: set[tuple] = set()  # (feed, owner) poll leases a killed daemon left behind
+    procs: list[subprocess.Popen] = []
     try:
         with open(log_path, "ab") as log:
             for round_no in range(KILLS):
                 feeds.add(feeds.names[round_no % len(feeds.names)])  # the feeds change between restarts...
                 offset = log_path.stat().st_size
                 proc = spawn(config, log)
+                procs.append(proc)
                 t0 = time.monotonic()
                 if rng.random() < 0.25:  # a quarter of the kills may land during start-up (migration, rule load)
                     phase, delay = "start", rng.uniform(0.3, 3.0)
@@ -110,6 +112,7 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, http_server: Lo
             expected = {a.project for a in feeds.published}
             final_start = time.monotonic()
             proc = spawn(config, log)
+            procs.append(proc)
             try:
                 def done() -> bool:
                     statuses = delivery_statuses(tmp_path)
@@ -125,6 +128,10 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, http_server: Lo
                 code = proc.wait(timeout=60)
         assert code == 0, log_path.read_text()[-3000:]
     finally:
+        for leftover in procs:  # only when an assertion stopped the loop early
+            if leftover.poll() is None:
+                leftover.kill()
+                leftover.wait(timeout=30)
         smtp.stop()
 
     counts = mails_by_project(smtp.messages)

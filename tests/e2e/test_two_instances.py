@@ -152,11 +152,19 @@ def test_two_daemons_share_one_database(tmp_path: Path, http_server: LoopbackHTT
                  what="the first polls")
         for proc, log in zip(procs, logs):
             assert proc.poll() is None, log.read_text()
-        # The feeds change underneath both instances.
+        # The feeds change underneath both instances. Halfway, the instance doing the polls stops
+        # (SIGTERM, as in a rolling restart) and the other one takes over.
         started = time.monotonic()
         step = 0
+        stopped: int | None = None
         while time.monotonic() - started < RUN_FOR:
             time.sleep(2.5)
+            if stopped is None and time.monotonic() - started >= RUN_FOR / 2:
+                counts = [log.read_text().count("poll a:") for log in logs]
+                stopped = counts.index(max(counts))
+                procs[stopped].send_signal(signal.SIGTERM)
+                assert procs[stopped].wait(timeout=60) == 0, logs[stopped].read_text()[-3000:]
+                lines_at_stop = [log.read_text().count("poll a:") for log in logs]
             if step % 2 == 0 and len(exports) < len(EXPORTS):
                 exports.append(EXPORTS[len(exports)])
                 http_server.routes["/a.xml"] = Route(rss(exports))
@@ -177,14 +185,14 @@ def test_two_daemons_share_one_database(tmp_path: Path, http_server: LoopbackHTT
 
         wait_for(settled, timeout=60, what=f"{expected} alerts stored and sent")
         time.sleep(3 * INTERVAL)  # room for a late duplicate to show up
-        for proc, log in zip(procs, logs):
-            assert proc.poll() is None, log.read_text()
-        health = [json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read())
-                  for _, port in instances]
-        per_instance = [_metrics(port) for _, port in instances]
+        survivor = 1 - stopped  # type: ignore[operator]
+        assert procs[survivor].poll() is None, logs[survivor].read_text()
+        health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{instances[survivor][1]}/healthz", timeout=5).read())
+        survivor_polls = _metrics(instances[survivor][1])
     finally:
         for proc in procs:
-            proc.send_signal(signal.SIGTERM)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
         codes = [proc.wait(timeout=60) for proc in procs]
 
     posts = hook_posts()
@@ -194,10 +202,13 @@ def test_two_daemons_share_one_database(tmp_path: Path, http_server: LoopbackHTT
         deliveries = s.exec(select(Delivery)).all()
     engine.dispose()
 
-    poll_lines = [sum(1 for line in log.read_text().splitlines() if "poll a:" in line or "poll b:" in line) for log in logs]
+    poll_lines = [log.read_text().count("poll a:") for log in logs]
     summary = {"expected_alerts": expected, "alerts_stored": len(alerts), "hook_posts": len(posts),
-               "deliveries": {d.status for d in deliveries}, "exit_codes": codes,
-               "poll_summaries_per_instance": poll_lines, "polls_per_instance": per_instance}
+               "deliveries": {d.status for d in deliveries}, "exit_codes": codes, "stopped_halfway": stopped,
+               "feed_a_polls_per_instance_at_stop": lines_at_stop, "feed_a_polls_per_instance_at_end": poll_lines,
+               "survivor_poll_metrics": survivor_polls,
+               # not asserted: a known race (two instances creating one feed_state row at once) logs one
+               "error_log_lines": [l for log in logs for l in log.read_text().splitlines() if " ERROR " in l][:5]}
     for path in ("/a.xml", "/b.xml"):
         times = http_server.hits.times[path]
         span = times[-1] - times[0]
@@ -207,7 +218,7 @@ def test_two_daemons_share_one_database(tmp_path: Path, http_server: LoopbackHTT
     print("two instances:", json.dumps(summary, default=sorted, indent=1))
 
     assert codes == [0, 0], [log.read_text()[-3000:] for log in logs]
-    assert all(h["healthy"] for h in health), health
+    assert health["healthy"], health
     # Every alert exactly once.
     assert len(alerts) == expected
     assert len(posts) == expected, messages
@@ -218,9 +229,8 @@ def test_two_daemons_share_one_database(tmp_path: Path, http_server: LoopbackHTT
         info = summary[path]
         assert info["gets"] <= info["windows"] + 2, summary
         assert info["gets"] >= info["windows"] / 3, summary  # and polled regularly
-    # Both instances took part (each one skipped the polls the other made).
-    assert all(any(k.endswith(":skipped") and v > 0 for k, v in m.items()) or lines > 0
-               for m, lines in zip(per_instance, poll_lines)), summary
+    # The survivor took the polls over after the stop (and had left them to the other before).
+    assert poll_lines[survivor] > lines_at_stop[survivor], summary
 
 
 def test_outbox_claims_skip_locked_rows_on_postgresql(pg_url: str) -> None:

@@ -32,6 +32,8 @@ CASES: list[tuple[str, str, list[dict], list[float]]] = [
      [], [10e9]),
     ("en-headline-deal-once", "PowerChina wins $1.2b Nepal hydropower deal\nPowerChina has won a contract for the 900 MW Upper Karnali hydropower project in Nepal.\nThe contract is worth $1.2 billion.",
      [dict(company="PowerChina", project="Upper Karnali hydropower", location="Nepal", value=1.2e9)], []),
+    ("en-headline-without-value", "CRRC wins Dubai Metro contract\nCRRC Corp secured a contract for the Dubai Metro Blue Line project in the United Arab Emirates.\nValued at $5.6 billion, the contract covers design and rolling stock.",
+     [dict(company="CRRC", project="Dubai Metro Blue Line", value=5.6e9)], []),
     ("en-deal-restated", "China Harbour Engineering has won a US$1.5 billion contract to build a deep-water port in Lekki, Nigeria.\nThe deal, worth about 10.7 billion yuan, was signed in Lagos on Friday.",
      [dict(company="China Harbour Engineering", value=1.5e9, unit="USD", project="deep-water port", location="Lekki, Nigeria")], []),
     ("en-with-the-ministry-region", "PowerChina wins $1.2 billion hydropower contract in Central Asia\nPower Construction Corp of China, or PowerChina, has signed a $1.2 billion contract with the Ministry of Energy of Uzbekistan to build the Pskem hydropower plant in Tashkent region, Uzbekistan.\nThe plant is expected to generate 1.8 billion kilowatt-hours of electricity a year once completed in 2030.",
