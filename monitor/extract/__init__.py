@@ -60,13 +60,14 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def _subjects(sentences: list[Sentence], entities: list[EntityMention], starts: list[int]) -> list[str | None]:
     """For each sentence, the subject carried into it: the first company or group named in the latest earlier
-    sentence that names one (unknown organisations are rarely an article's subject)."""
+    sentence that names one. Unknown organisations are rarely an article's subject, unless one opens
+    its sentence ("X Group Co Ltd said ... Its net profit rose ...")."""
     out: list[str | None] = []
     carry: str | None = None
     for sent in sentences:
         out.append(carry)
         for x in _bucket(entities, starts, sent.start, sent.end):
-            if x.kind in ("company", "group"):
+            if x.kind in ("company", "group") or x.start <= sent.start + 1:
                 carry = x.name
                 break
     return out

@@ -96,6 +96,8 @@ CASES: list[tuple[str, str, date | None, list[dict]]] = [
      [dict(entity="China Resources", value=80e9, change_pct=5.5)]),
     ("en-headline-dedupe", "CSCEC new contracts hit 4.3 trillion yuan\nCSCEC said its new contracts hit 4.3 trillion yuan in 2023, up 10.8 percent.", PUB,
      [dict(entity="CSCEC", metric="new_contracts_signed", value=4.3e12, change_pct=10.8)]),
+    ("en-unknown-subject-carried", "Hubei Lianhe Logistics Group Co Ltd said on Monday it would expand.\nIts net profit rose 4 percent to 2.1 billion yuan in 2023.", PUB,
+     [dict(entity="Hubei Lianhe Logistics Group Co Ltd", metric="net_profit", value=2.1e9, change_pct=4)]),
     ("en-headline-rate-dedupe", "Customs: SOE exports up 3.9%\nChinese SOEs saw their exports grow by 3.9 percent to 1.79 trillion yuan in 2024.", PUB,
      [dict(entity="SOEs", metric="exports", value=1.79e12, change_pct=3.9)]),
     ("en-mln-bn", "Harbin Electric's net profit reached 950 mln yuan, while revenue was 34.5 bn yuan in 2023.", PUB,
