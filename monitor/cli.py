@@ -95,6 +95,7 @@ def once(ctx: typer.Context) -> None:
 
     rt = get_runtime(ctx)
     try:
+        rt.release_dead_leases()
         for feed in rt.config.feeds:
             report = poll_feed(rt, feed, force=True)
             detail = report.error or (f"{report.entries} entries, {report.new_articles} new, {report.figures} figures, "

@@ -139,6 +139,7 @@ class Daemon:
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        self.rt.release_dead_leases()
         self.add_jobs()
         log.info("soe-monitor running: %d feed(s), %d rule(s), channels: %s", len(self.rt.config.feeds),
                  len(self.rt.rulebook.rule_names), ", ".join(self.rt.config.channels) or "none")

@@ -133,6 +133,11 @@ class Deliverer:
                     outbox.release(session, row.id, self.owner)  # type: ignore[arg-type]
                 break
             attempted.add(row.id)  # type: ignore[arg-type]
+            if row.attempts >= self.config.delivery.max_attempts:  # interrupted sends used up its attempts
+                gave_up = SendOutcome(ok=False, permanent=True,
+                                      reason=f"gave up after {row.attempts} attempts (the process stopped during a send)")
+                report.results.append(self._record(row, gave_up, now))
+                continue
             report.results.append(self._deliver_one(row, now))
         return report
 

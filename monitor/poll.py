@@ -87,6 +87,7 @@ def poll_feed(rt: Runtime, feed: FeedConfig, *, now: datetime | None = None, for
         with session_scope(rt.db) as session:
             lease = timedelta(seconds=rt.config.fetch.deadline * 3 + 60)
             if not feed_store.claim_poll(session, feed.name, feed.url, rt.owner, now, lease, feed.interval * 0.5):
+                log.debug("poll %s skipped: polled recently or leased by another instance", feed.name)
                 return PollReport(feed=feed.name, status="skipped")
     try:
         return _poll(rt, feed, now, force)

@@ -30,6 +30,21 @@ def instance_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+def is_dead_local_owner(owner: str) -> bool:
+    """True for a lease owner of this host whose process no longer runs (it was killed)."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
 def build_extractor(config: Config) -> Extractor:
     """The extractor with the shipped data plus the user's vocabulary, gazetteer and FX rates."""
     return Extractor(
@@ -72,6 +87,21 @@ class Runtime:
         """The rules in force (call .load() before use)."""
         return RuleBook(self.config.rules.paths, self.config.channels.keys(),
                         self.extractor.known_metrics(), self.extractor.known_entities())
+
+    def release_dead_leases(self) -> None:
+        """After a crash, give back the feed and outbox leases a killed process of this host held,
+        rather than wait for them to expire."""
+        from storage import feeds as feed_store
+        from storage import outbox
+        from storage.db import session_scope
+
+        with session_scope(self.db) as session:
+            owners = set(feed_store.lease_owners(session)) | set(outbox.sending_owners(session))
+            dead = [o for o in owners if is_dead_local_owner(o)]
+            feeds = feed_store.release_owners(session, dead)
+            sends = outbox.release_owners(session, dead)
+        if feeds or sends:
+            log.info("released %d feed lease(s) and %d send(s) held by stopped processes", feeds, sends)
 
     def close(self) -> None:
         """Release connections."""

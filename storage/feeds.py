@@ -76,3 +76,18 @@ def release_poll(session: Session, name: str, owner: str) -> None:
     session.execute(
         update(FeedState).where(FeedState.name == name, FeedState.lease_owner == owner).values(lease_owner=None, lease_until=None)
     )
+
+
+def lease_owners(session: Session) -> list[str]:
+    """Everyone holding a feed lease now."""
+    return [o for o in session.exec(select(FeedState.lease_owner).distinct()) if o]
+
+
+def release_owners(session: Session, owners: list[str]) -> int:
+    """Drop the feed leases of `owners` (processes known to be dead)."""
+    if not owners:
+        return 0
+    result = session.execute(
+        update(FeedState).where(FeedState.lease_owner.in_(owners)).values(lease_owner=None, lease_until=None)
+    )
+    return int(result.rowcount or 0)

@@ -103,7 +103,26 @@ def claim_due(session: Session, owner: str, now: datetime, lease: timedelta, lim
     lease_expired = and_(col(Delivery.status) == SENDING,
                          or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now))
     due = or_(and_(col(Delivery.status).in_((PENDING, FAILED)), col(Delivery.next_attempt_at) <= now), lease_expired)
-    return _claim(session, due, owner, now + lease, limit, {"status": SENDING})
+    # A row taken back from a worker that died mid-send counts that send as an attempt, so a send
+    # that kills the process every time still reaches max_attempts instead of looping for ever.
+    attempts = case((col(Delivery.status) == SENDING, Delivery.attempts + 1), else_=Delivery.attempts)
+    return _claim(session, due, owner, now + lease, limit, {"status": SENDING, "attempts": attempts})
+
+
+def sending_owners(session: Session) -> list[str]:
+    """Everyone holding a send lease now."""
+    return [o for o in session.exec(select(Delivery.lease_owner).where(col(Delivery.status) == SENDING).distinct()) if o]
+
+
+def release_owners(session: Session, owners: list[str]) -> int:
+    """Hand back every row claimed by `owners` (processes known to be dead): due again at once."""
+    if not owners:
+        return 0
+    result = session.exec(  # type: ignore[call-overload]
+        update(Delivery).where(col(Delivery.status) == SENDING, col(Delivery.lease_owner).in_(owners))
+        .values(lease_until=None)
+    )
+    return int(result.rowcount or 0)
 
 
 def mark_sent(session: Session, delivery_id: int, owner: str, now: datetime) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import html
 import os
 import socket
 import subprocess
@@ -168,3 +169,26 @@ def start_daemon(config: Path, *, cwd: Path, env: dict[str, str] | None = None) 
     log = open(config.parent / "daemon.log", "ab")  # noqa: SIM115 (closed with the process)
     return subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "run"], cwd=cwd, env=full_env,
                             stdout=log, stderr=subprocess.STDOUT)
+
+
+@dataclass
+class Item:
+    """One RSS item."""
+
+    guid: str
+    title: str
+    body: str
+    date: str  # RFC 822
+    link: str
+
+
+def rss(items: list[Item]) -> bytes:
+    """An RSS 2.0 document with full content in each item."""
+    parts = ['<?xml version="1.0" encoding="utf-8"?>', '<rss version="2.0"><channel><title>t</title>',
+             "<link>http://example.org/</link><description>d</description>"]
+    for it in items:
+        parts.append(f"<item><title>{html.escape(it.title)}</title><link>{it.link}</link>"
+                     f'<guid isPermaLink="false">{it.guid}</guid><pubDate>{it.date}</pubDate>'
+                     f"<description>{html.escape('<p>' + html.escape(it.body) + '</p>')}</description></item>")
+    parts.append("</channel></rss>")
+    return "\n".join(parts).encode()

@@ -2,38 +2,13 @@
 
 from __future__ import annotations
 
-import html
 import json
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.support import LoopbackHTTP, Route, SmtpSink, message_text, run_cli
-
-
-@dataclass
-class Item:
-    """One RSS item."""
-
-    guid: str
-    title: str
-    body: str
-    date: str  # RFC 822
-    link: str
-
-
-def rss(items: list[Item]) -> bytes:
-    """An RSS 2.0 document with full content in each item."""
-    parts = ['<?xml version="1.0" encoding="utf-8"?>', '<rss version="2.0"><channel><title>t</title>',
-             "<link>http://example.org/</link><description>d</description>"]
-    for it in items:
-        parts.append(f"<item><title>{html.escape(it.title)}</title><link>{it.link}</link>"
-                     f'<guid isPermaLink="false">{it.guid}</guid><pubDate>{it.date}</pubDate>'
-                     f"<description>{html.escape('<p>' + html.escape(it.body) + '</p>')}</description></item>")
-    parts.append("</channel></rss>")
-    return "\n".join(parts).encode()
+from tests.support import Item, rss, LoopbackHTTP, Route, SmtpSink, message_text, run_cli
 
 
 OCT = Item("soe-exports-oct", "SOE exports climb",

@@ -4,39 +4,14 @@ loopback feed server and a loopback json:// webhook that records every send."""
 
 from __future__ import annotations
 
-import html
 import json
 import sqlite3
 import textwrap
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from tests.support import ROOT, LoopbackHTTP, Route, run_cli
-
-
-@dataclass
-class Item:
-    """One RSS item."""
-
-    guid: str
-    title: str
-    body: str
-    date: str  # RFC 822
-    link: str
-
-
-def rss(items: list[Item]) -> bytes:
-    """An RSS 2.0 document with full content in each item."""
-    parts = ['<?xml version="1.0" encoding="utf-8"?>', '<rss version="2.0"><channel><title>t</title>',
-             "<link>http://example.org/</link><description>d</description>"]
-    for it in items:
-        parts.append(f"<item><title>{html.escape(it.title)}</title><link>{it.link}</link>"
-                     f'<guid isPermaLink="false">{it.guid}</guid><pubDate>{it.date}</pubDate>'
-                     f"<description>{html.escape('<p>' + html.escape(it.body) + '</p>')}</description></item>")
-    parts.append("</channel></rss>")
-    return "\n".join(parts).encode()
+from tests.support import Item, rss, ROOT, LoopbackHTTP, Route, run_cli
 
 
 OCT = Item("exports-oct", "SOE exports climb",
