@@ -90,14 +90,18 @@ def run(ctx: typer.Context) -> None:
 @app.command()
 def once(ctx: typer.Context) -> None:
     """Poll every feed once, evaluate rules, deliver alerts, then exit (0 even if a feed failed)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from monitor.delivery import Deliverer
     from monitor.poll import poll_feed
 
     rt = get_runtime(ctx)
     try:
         rt.release_dead_leases()
-        for feed in rt.config.feeds:
-            report = poll_feed(rt, feed, force=True)
+        # Feeds are fetched in parallel (as the daemon does); reports print in config order.
+        with ThreadPoolExecutor(max(1, rt.config.fetch.workers)) as pool:
+            reports = list(pool.map(lambda f: poll_feed(rt, f, force=True), rt.config.feeds))
+        for feed, report in zip(rt.config.feeds, reports):
             detail = report.error or (f"{report.entries} entries, {report.new_articles} new, {report.figures} figures, "
                                       f"{report.contracts} contracts, {report.alerts} alerts"
                                       + (" (first poll: baseline)" if report.baseline else ""))

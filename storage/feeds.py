@@ -5,18 +5,27 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from storage.models import FeedState
+
+
+def _insert_ignoring_conflict(session: Session, name: str, url: str) -> None:
+    # Two instances may meet a new feed at the same moment: the second insert must not fail.
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
+    session.execute(insert(FeedState).values(name=name, url=url, consecutive_errors=0, polls=0)
+                    .on_conflict_do_nothing(index_elements=["name"]))
 
 
 def get_feed_state(session: Session, name: str, url: str) -> FeedState:
     """The state row of feed `name`, created on first use."""
     state = session.get(FeedState, name)
     if state is None:
-        state = FeedState(name=name, url=url)
-        session.add(state)
-        session.flush()
+        _insert_ignoring_conflict(session, name, url)
+        state = session.get(FeedState, name)
     elif state.url != url:
         # The user pointed the feed elsewhere: old validators belong to the old URL.
         state.url, state.etag, state.last_modified = url, None, None

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.e2e.storage_choice import storage_url
 from tests.support import LoopbackHTTP, Route, free_port, start_daemon, wait_for
 
 ITEM = """<item><title>{title}</title><link>https://news.example.org/{guid}</link><guid>{guid}</guid>
@@ -61,7 +62,7 @@ def test_daemon_hot_reload_health_metrics_and_clean_stop(tmp_path: Path, http_se
     config = tmp_path / "config.toml"
     config.write_text(textwrap.dedent(f"""\
         [storage]
-        url = "sqlite:///monitor.db"
+        url = "{storage_url(tmp_path)}"
         [rules]
         paths = ["alert-rules"]
         reload_interval = "0.3s"

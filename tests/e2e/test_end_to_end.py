@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.storage_choice import storage_url
 from tests.support import Item, rss, LoopbackHTTP, Route, SmtpSink, message_text, run_cli
 
 
@@ -45,7 +46,7 @@ def write_project(tmp: Path, http: LoopbackHTTP, smtp: SmtpSink, feeds: dict[str
     )
     (tmp / "config.toml").write_text(textwrap.dedent(f"""\
         [storage]
-        url = "sqlite:///data/monitor.db"
+        url = "{storage_url(tmp / 'data')}"
 
         [rules]
         paths = ["alert-rules"]
