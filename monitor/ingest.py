@@ -17,7 +17,7 @@ from monitor.config import Config, FeedConfig
 from monitor.extract import Extractor
 from monitor.extract.models import Facts
 from monitor.feeds import FeedEntry
-from monitor.observe import store_contract, store_figure
+from monitor.observe import FactBatch, store_contract, store_figure
 from rules.engine import RuleEngine
 from rules.events import ArticleEvent, ArticleRef, Decision, Event
 from storage import articles as article_store
@@ -43,33 +43,77 @@ def entry_text(entry: FeedEntry, full_text: str | None = None) -> str:
     return f"{entry.title}\n{body}".strip() if entry.title else body
 
 
-def _upsert_article(session: Session, feed: FeedConfig, entry: FeedEntry, text: str, now: datetime) -> tuple[Article, str]:
-    article = article_store.find_article(session, uid=entry.entry_id, link=entry.link, content_hash=entry.content_hash)
-    if article is None:
-        article = Article(uid=entry.entry_id, link=entry.link, title=entry.title, published=as_utc(entry.published),
-                          lang=entry.lang or feed.lang, text=text, content_hash=entry.content_hash,
-                          first_seen=now, updated_at=now)
-        session.add(article)
-        session.flush()
+class EntryBatch:
+    """A unit of work for one poll's entries: the articles they may be (one bulk lookup) and the
+    series, rows and sources their facts touch, kept up to date as entries are stored.
+
+    Each entry still runs in its own savepoint; when one rolls back, `reset` drops every cache
+    and the next entry reloads from the database, so a bad entry cannot leave stale state behind.
+    """
+
+    def __init__(self, session: Session, feed: str | None, entries: list[FeedEntry]) -> None:
+        self.articles = article_store.ArticleIndex(session, [(e.entry_id, e.link, e.content_hash) for e in entries], feed)
+        self.facts = FactBatch(session, self.articles.new_ids)
+
+    def prime(self, items: list[tuple[FeedEntry, Facts | None]], now: datetime) -> None:
+        """Load the series the prepared facts will touch."""
+        self.facts.prime((f, (as_utc(e.published) or now).date()) for e, facts in items if facts for f in facts.figures)
+
+    def settled(self, entry: FeedEntry, feed: str) -> bool:
+        """True when storing the entry would change nothing: its article is stored with this content
+        (or arrived under another id) and `feed` is already recorded as carrying it."""
+        known = self.articles.find(uid=entry.entry_id, link=entry.link, content_hash=entry.content_hash)
+        if known is None or (known.uid == entry.entry_id and known.content_hash != entry.content_hash):
+            return False
+        return self.articles.has_source(known.id, feed)
+
+    def reset(self) -> None:
+        """Forget everything cached (after a rolled-back savepoint)."""
+        self.articles.reset()
+        self.facts.new_article_ids = self.articles.new_ids
+        self.facts.reset()
+
+
+def _upsert_article(session: Session, feed: FeedConfig, entry: FeedEntry, text: str, now: datetime,
+                    batch: EntryBatch | None = None) -> tuple[Article | article_store.KnownArticle, str]:
+    index = batch.articles if batch is not None else article_store.ArticleIndex(
+        session, [(entry.entry_id, entry.link, entry.content_hash)], feed.name)
+    known = index.find(uid=entry.entry_id, link=entry.link, content_hash=entry.content_hash)
+    article: Article | article_store.KnownArticle
+    if known is None:
+        article = index.insert(article_store.KnownArticle(
+            id=0, uid=entry.entry_id, link=entry.link, content_hash=entry.content_hash, title=entry.title,
+            published=as_utc(entry.published), lang=entry.lang or feed.lang), text, now)
+        if batch is not None:  # baselines of later entries may point at it
+            batch.facts.refs.put(ArticleRef(id=article.id, title=article.title, url=article.link,
+                                            published=article.published))
         status = "new"
-    elif article.uid == entry.entry_id and article.content_hash != entry.content_hash:
+    elif known.uid == entry.entry_id and known.content_hash != entry.content_hash:
+        article = session.get(Article, known.id)
         article.title, article.text, article.content_hash, article.updated_at = entry.title, text, entry.content_hash, now
+        index.rehash(known, entry.content_hash, entry.title)
+        if batch is not None:
+            batch.facts.refs.discard(article.id)
         status = "updated"
     else:
+        article = known
         status = "unchanged"
-    added = article_store.add_source(session, article.id, feed.name, entry.entry_id, now)
+    added = index.add_source(article.id, feed.name, entry.entry_id, now)
     if status == "unchanged" and added:
         status = "syndicated"
     return article, status
 
 
-def store_facts(session: Session, facts: Facts, article: Article, ref: ArticleRef, now: datetime) -> list[Event]:
+def store_facts(session: Session, facts: Facts, article: Article, ref: ArticleRef, now: datetime,
+                batch: FactBatch | None = None) -> list[Event]:
     """Store an article's facts and return the events for the ones it had not reported before."""
+    batch = batch or FactBatch(session)
     events: list[Event] = []
     for figure in facts.figures:
-        event = store_figure(session, article, ref, figure, now)
+        event = store_figure(session, article, ref, figure, now, batch)
         if event is not None:
             events.append(event)
+    batch.flush()  # the figures' sources, in one statement
     for contract in facts.contracts:
         event = store_contract(session, article, ref, contract, now)
         if event is not None:
@@ -92,6 +136,17 @@ def is_unchanged(session: Session, entry: FeedEntry) -> bool:
     return known is not None and (known.uid != entry.entry_id or known.content_hash == entry.content_hash)
 
 
+def unchanged_entries(session: Session, entries: list[FeedEntry]) -> set[str]:
+    """The ids of the entries `is_unchanged` would say yes to, in a few queries for the lot."""
+    index = article_store.ArticleIndex(session, [(e.entry_id, e.link, e.content_hash) for e in entries])
+    out: set[str] = set()
+    for e in entries:
+        known = index.find(uid=e.entry_id, link=e.link, content_hash=e.content_hash)
+        if known is not None and (known.uid != e.entry_id or known.content_hash == e.content_hash):
+            out.add(e.entry_id)
+    return out
+
+
 def prepare_facts(extractor: Extractor, entry: FeedEntry, text: str, lang: str | None, now: datetime) -> Facts:
     """Extract an entry's facts before its transaction opens, so the write lock is held briefly."""
     published = (as_utc(entry.published) or now).date()
@@ -101,20 +156,23 @@ def prepare_facts(extractor: Extractor, entry: FeedEntry, text: str, lang: str |
 def ingest_entry(
     session: Session, config: Config, extractor: Extractor, engine: RuleEngine, feed: FeedConfig,
     entry: FeedEntry, *, now: datetime, alerting: bool, text: str | None = None, facts: Facts | None = None,
+    batch: EntryBatch | None = None,
 ) -> EntryOutcome:
     """Store one entry and everything that follows from it (the caller commits).
 
     `text` and `facts` may be prepared outside the transaction; they are computed here otherwise.
+    `batch` carries what earlier entries of the same poll loaded (see EntryBatch).
     """
     text = text if text is not None else entry_text(entry)
-    article, status = _upsert_article(session, feed, entry, text, now)
+    batch = batch or EntryBatch(session, feed.name, [entry])
+    article, status = _upsert_article(session, feed, entry, text, now, batch)
     outcome = EntryOutcome(status=status)
     if status not in ("new", "updated"):
         return outcome
     ref = ArticleRef(id=article.id, title=article.title, url=article.link, feed=feed.name, published=article.published)
     if facts is None:
         facts = prepare_facts(extractor, entry, text, article.lang, now)
-    events = store_facts(session, facts, article, ref, now)
+    events = store_facts(session, facts, article, ref, now, batch.facts)
     events.append(ArticleEvent(status=status, article=ref, text=text, at=now))
     outcome.events = events
     outcome.figures = sum(1 for e in events if e.type == "figure")

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
 
-from sqlmodel import Session
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm.util import identity_key
+from sqlmodel import Session, col
 
 from monitor.extract.models import Contract, Figure
 from rules.events import ArticleRef, ContractEvent, FigureEvent, PeriodRef, SeriesPoint
 from storage import contracts as contract_store
 from storage import series as series_store
-from storage.models import Article, ContractRecord, Observation, ObservationSource
+from storage.models import Article
 
 # Two reports of one figure are "the same" within this relative tolerance (rounding in the text).
 SAME_VALUE_TOLERANCE = 0.0005
@@ -43,7 +46,7 @@ def _period_of(figure: Figure, published: date) -> PeriodRef:
     return PeriodRef(start=p.start, end=p.end, label=p.label, kind=p.kind)
 
 
-def _point(obs: Observation | None, unit: str, articles: "ArticleRefs") -> SeriesPoint | None:
+def _point(obs: series_store.ObservationRow | None, unit: str, articles: "ArticleRefs") -> SeriesPoint | None:
     if obs is None:
         return None
     return SeriesPoint(
@@ -64,12 +67,72 @@ class ArticleRefs:
     def get(self, article_id: int) -> ArticleRef | None:
         """The reference of a stored article."""
         if article_id not in self._cache:
+            self.prefetch([article_id])
+        return self._cache.get(article_id)
+
+    def prefetch(self, article_ids: Iterable[int | None]) -> None:
+        """Look up the references not known yet, in one query."""
+        missing = {i for i in article_ids if i is not None and i not in self._cache}
+        if not missing:
+            return
+        identity = self._session.identity_map
+        for article_id in list(missing):  # an article loaded in this session: as session.get would see it
+            art = identity.get(identity_key(Article, article_id))
+            if art is not None:
+                self._cache[article_id] = ArticleRef(id=art.id, title=art.title, url=art.link, published=art.published)
+                missing.discard(article_id)
+        if missing:
             with self._session.no_autoflush:  # everything this needs is flushed already
-                art = self._session.get(Article, article_id)
-            if art is None:
-                return None
-            self._cache[article_id] = ArticleRef(id=art.id, title=art.title, url=art.link, published=art.published)
-        return self._cache[article_id]
+                rows = self._session.execute(sa_select(Article.id, Article.title, Article.link, Article.published)
+                                             .where(col(Article.id).in_(sorted(missing))))
+                for r in rows:
+                    self._cache[r.id] = ArticleRef(id=r.id, title=r.title, url=r.link, published=r.published)
+
+    def put(self, ref: ArticleRef) -> None:
+        """Remember the reference of an article just stored."""
+        self._cache[ref.id] = ref
+
+    def discard(self, article_id: int) -> None:
+        """Forget an article's reference (its title changed)."""
+        self._cache.pop(article_id, None)
+
+    def clear(self) -> None:
+        """Forget every reference (after a rollback: ids may be reused)."""
+        self._cache.clear()
+
+
+class FactBatch:
+    """A unit of work for the facts of one poll (or one call): the series, rows, sources and article
+    references they need, loaded in bulk and kept up to date as facts are stored.
+
+    Series and observations reach the database at once; sources wait for `flush` (one statement
+    per article), which the caller runs before its savepoint ends. After a rolled-back savepoint
+    call `reset`: pending writes are dropped and the caches reload from the database.
+    """
+
+    def __init__(self, session: Session, new_article_ids: set[int] | None = None) -> None:
+        self.session = session
+        self.series = series_store.SeriesCache(session)
+        self.refs = ArticleRefs(session)
+        # Articles stored in this batch: the database holds no source of theirs the batch did not add.
+        self.new_article_ids = new_article_ids if new_article_ids is not None else set()
+
+    def prime(self, figures: Iterable[tuple[Figure, date]]) -> None:
+        """Load the series these figures (with their articles' publication dates) belong to."""
+        self.series.prime(_spec(f, _period_of(f, published)).key for f, published in figures)
+
+    def flush(self) -> None:
+        """Write what is still pending (sources); call before the caller's savepoint ends."""
+        self.series.flush()
+
+    def reset(self) -> None:
+        """Forget everything cached or pending (after a rollback)."""
+        self.series.reset()
+        self.refs.clear()
+
+
+def _spec(figure: Figure, period: PeriodRef) -> series_store.SeriesSpec:
+    return series_store.SeriesSpec(figure.metric, figure.entity or "unknown", figure.unit or "", period.kind)
 
 
 def _shift_year(d: date | None) -> date | None:
@@ -81,13 +144,24 @@ def _shift_year(d: date | None) -> date | None:
         return d.replace(year=d.year - 1, day=28)
 
 
-def store_figure(session: Session, article: Article, ref: ArticleRef, figure: Figure, now: datetime) -> FigureEvent | None:
-    """Store a figure as an observation (or a new source of one) and describe what changed."""
+def store_figure(session: Session, article: Article, ref: ArticleRef, figure: Figure, now: datetime,
+                 batch: FactBatch | None = None) -> FigureEvent | None:
+    """Store a figure as an observation (or a new source of one) and describe what changed.
+
+    `batch` carries what earlier figures of the same poll loaded, and the caller flushes it; without
+    it, one is made (and flushed) for this call.
+    """
+    if batch is None:
+        batch = FactBatch(session)
+        event = store_figure(session, article, ref, figure, now, batch)
+        batch.flush()
+        return event
+    cache = batch.series
     published = (article.published or now).date()
     period = _period_of(figure, published)
-    spec = series_store.SeriesSpec(figure.metric, figure.entity or "unknown", figure.unit or "", period.kind)
-    series = series_store.get_or_create_series(session, spec)
-    rows = series_store.SeriesRows(session, series.id)
+    spec = _spec(figure, period)
+    series_id = cache.series_id(spec)
+    rows = cache.rows(series_id)
     current = rows.current(period.start, period.end)
     value_key = _value_key(figure)
     same = current is not None and _same_value(current.value, figure.value) and (
@@ -95,39 +169,39 @@ def store_figure(session: Session, article: Article, ref: ArticleRef, figure: Fi
     # The same value again, or a value this period had before a revision: a new source of it.
     known = current if same else rows.with_value(period.start, period.end, value_key)
     if known is not None:
-        if not series_store.add_observation_source(session, known.id, article.id, figure.quote, now):
+        if not cache.add_source(known.id, article.id, figure.quote, now,
+                                new_article=article.id in batch.new_article_ids):
             return None
-        status, obs, revised = "source", known, None
+        status, revised = "source", None
+        times = cache.source_times(known.id)
     else:
-        obs = Observation(
-            series_id=series.id, period_start=period.start, period_end=period.end, period_label=period.label,
+        cache.add_observation(dict(
+            series_id=series_id, period_start=period.start, period_end=period.end, period_label=period.label,
             value=figure.value, value_key=value_key, usd_value=figure.usd_value,
             change_pct=figure.change_pct, change_basis=figure.change_basis, qualifier=figure.qualifier,
             metric_text=figure.metric_text, quote=figure.quote, article_id=article.id, observed_at=now,
-        )
-        session.add(obs)
-        session.flush()
-        # A row just created has exactly this one source: no need to ask the database.
-        session.add(ObservationSource(observation_id=obs.id, article_id=article.id, quote=figure.quote, seen_at=now))
+        ), figure.quote, now)
         status, revised = ("revision", current) if current is not None else ("new", None)
-    times = [now] if status != "source" else series_store.source_times(session, obs.id)
-    return _figure_event(session, rows, spec.key, figure, period, ref, times, revised, status, now)
+        times = [now]
+    return _figure_event(batch.refs, rows, spec.key, figure, period, ref, times, revised, status, now)
 
 
 def _figure_event(
-    session: Session, rows: series_store.SeriesRows, series_key: str, figure: Figure, period: PeriodRef,
-    ref: ArticleRef, times: list[datetime], revised: Observation | None, status: str, now: datetime,
+    lookup: ArticleRefs, rows: series_store.SeriesRows, series_key: str, figure: Figure, period: PeriodRef,
+    ref: ArticleRef, times: list[datetime], revised: series_store.ObservationRow | None, status: str, now: datetime,
 ) -> FigureEvent:
-    lookup = ArticleRefs(session)
     unit = figure.unit or ""
     high, low = rows.extremes_excluding(period.start, period.end)
+    previous = rows.previous(period.end) if period.end else None
+    last_year = rows.current(_shift_year(period.start), _shift_year(period.end))
+    lookup.prefetch(o.article_id for o in (previous, last_year, revised) if o is not None)
     return FigureEvent(
         status=status, series_key=series_key, metric=figure.metric, metric_text=figure.metric_text,
         entity=figure.entity, unit=figure.unit, value=figure.value, usd_value=figure.usd_value,
         qualifier=figure.qualifier, change_pct=figure.change_pct, change_basis=figure.change_basis,
         period=period, quote=figure.quote, article=ref, sources=len(times), source_times=times,
-        previous=_point(rows.previous(period.end) if period.end else None, unit, lookup),
-        same_period_last_year=_point(rows.current(_shift_year(period.start), _shift_year(period.end)), unit, lookup),
+        previous=_point(previous, unit, lookup),
+        same_period_last_year=_point(last_year, unit, lookup),
         revised_from=_point(revised, unit, lookup),
         is_latest=not rows.later_exists(period.end) if period.end else True,
         series_max=high, series_min=low, at=now,
@@ -148,19 +222,20 @@ def contract_key(contract: Contract) -> str:
 def store_contract(session: Session, article: Article, ref: ArticleRef, contract: Contract, now: datetime) -> ContractEvent | None:
     """Store a contract (or a new source of a known one) and describe it for the rules."""
     key = contract_key(contract)
-    record = contract_store.find_contract(session, key)
-    if record is None:
-        record = contract_store.add_contract(session, ContractRecord(
+    record_id = contract_store.find_contract_id(session, key)
+    if record_id is None:
+        record_id = contract_store.insert_contract(session, dict(
             key=key, company=contract.company, counterparty=contract.counterparty, project=contract.project,
             location=contract.location, value=contract.value, unit=contract.unit, usd_value=contract.usd_value,
             quote=contract.quote, article_id=article.id, observed_at=now,
         ))
-        status = "new"
+        # A contract just stored has no source yet, and then exactly this one.
+        contract_store.insert_contract_source(session, record_id, article.id, now, check=False)
+        status, times = "new", [now]
     else:
-        status = "source"
-    if not contract_store.add_contract_source(session, record.id, article.id, now):
-        return None
-    times = contract_store.contract_source_times(session, record.id)
+        if not contract_store.insert_contract_source(session, record_id, article.id, now):
+            return None
+        status, times = "source", contract_store.contract_source_times(session, record_id)
     return ContractEvent(
         status=status, contract_key=key, company=contract.company, counterparty=contract.counterparty,
         project=contract.project, location=contract.location, value=contract.value, unit=contract.unit,

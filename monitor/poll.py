@@ -17,7 +17,7 @@ from monitor.config import FeedConfig
 from monitor.feeds import FeedEntry, parse_feed
 from monitor.fetch import next_poll_delay
 from monitor.extract.models import Facts
-from monitor.ingest import entry_text, ingest_entry, is_unchanged, prepare_facts
+from monitor.ingest import EntryBatch, entry_text, ingest_entry, prepare_facts, unchanged_entries
 from monitor.runtime import Runtime
 from storage import feeds as feed_store
 from storage.db import session_scope
@@ -139,7 +139,7 @@ class _Prepared:
 def _prepare(rt: Runtime, feed: FeedConfig, entries: list[FeedEntry], now: datetime, report: PollReport) -> list[_Prepared]:
     """Network and extraction for new or changed entries, before any write transaction opens."""
     with session_scope(rt.db) as session:
-        unchanged = {e.entry_id for e in entries if is_unchanged(session, e)}
+        unchanged = unchanged_entries(session, entries)  # a few queries for the whole feed
     prepared: list[_Prepared] = []
     for entry in entries:
         if entry.entry_id in unchanged:
@@ -162,12 +162,19 @@ def _ingest_all(rt: Runtime, feed: FeedConfig, entries: list[FeedEntry], now: da
     prepared = _prepare(rt, feed, ordered, now, report)
     engine = rt.rulebook.engine
     with session_scope(rt.db) as session:
+        # One unit of work for the poll: the articles, series and rows the entries need, loaded in
+        # bulk up front and kept current as entries are stored (instead of queries per entry and figure).
+        batch = EntryBatch(session, feed.name, [item.entry for item in prepared])
+        batch.prime([(item.entry, item.facts) for item in prepared], now)
         for item in prepared:
+            if item.facts is None and batch.settled(item.entry, feed.name):
+                continue  # stored as is and carried by this feed already: ingest_entry would do nothing
             try:
                 with session.begin_nested():
                     outcome = ingest_entry(session, rt.config, rt.extractor, engine, feed, item.entry, now=now,
-                                           alerting=alerting, text=item.text, facts=item.facts)
+                                           alerting=alerting, text=item.text, facts=item.facts, batch=batch)
             except Exception:  # one bad entry must not stop the feed
+                batch.reset()  # its savepoint rolled back: nothing cached may outlive it
                 report.entry_errors += 1
                 log.exception("feed %s: entry %s could not be stored", feed.name, item.entry.link or item.entry.entry_id)
                 continue

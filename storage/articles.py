@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from storage.models import Article, ArticleSource
 
@@ -43,3 +46,128 @@ def first_feed(session: Session, article_id: int) -> str | None:
 def articles_since(session: Session, since: datetime) -> list[Article]:
     """Stored articles first seen at or after `since`, oldest first (for backtests)."""
     return list(session.exec(select(Article).where(Article.first_seen >= since).order_by(Article.first_seen, Article.id)))
+
+
+def _chunks(values: list, size: int = 500):  # type: ignore[no-untyped-def]
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+# Plain INSERTs with bound parameters: one compiled statement each, reused for every row.
+_INSERT_ARTICLE = Article.__table__.insert()
+_INSERT_SOURCE = ArticleSource.__table__.insert()
+
+
+@dataclass(slots=True)
+class KnownArticle:
+    """The identity columns of a stored article (what lookups and sources need; no text)."""
+
+    id: int
+    uid: str
+    link: str | None
+    content_hash: str
+    title: str = ""
+    published: datetime | None = None
+    lang: str | None = None
+
+
+class ArticleIndex:
+    """Every stored article one batch of entries may be, loaded in a few queries; `find` answers as
+    `find_article` does (uid first, then the lowest id with the same content hash or link).
+
+    Articles inserted or re-hashed through the index are kept up to date. After a rolled-back
+    savepoint call `reset`: the index reloads from the database on next use.
+    """
+
+    def __init__(self, session: Session, keys: Iterable[tuple[str, str | None, str]], feed: str | None = None) -> None:
+        self._session, self._feed = session, feed
+        keys = list(keys)
+        self._uids = {k[0] for k in keys}
+        self._links = {k[1] for k in keys if k[1]}
+        self._hashes = {k[2] for k in keys}
+        self._loaded = False
+        self.new_ids: set[int] = set()
+
+    def reset(self) -> None:
+        """Forget everything (after a rollback); reload on next use."""
+        self._loaded = False
+        self.new_ids = set()
+
+    def _index(self, row: KnownArticle) -> None:
+        self._by_id[row.id] = row
+        self._by_uid[row.uid] = row
+        if row.link:
+            self._by_link.setdefault(row.link, []).append(row)
+        self._by_hash.setdefault(row.content_hash, []).append(row)
+
+    def _load(self) -> None:
+        self._by_id: dict[int, KnownArticle] = {}
+        self._by_uid: dict[str, KnownArticle] = {}
+        self._by_link: dict[str, list[KnownArticle]] = {}
+        self._by_hash: dict[str, list[KnownArticle]] = {}
+        self._sourced: set[int] = set()  # article ids already carried by self._feed
+        cols = (Article.id, Article.uid, Article.link, Article.content_hash, Article.title, Article.published,
+                Article.lang)
+        found: dict[int, KnownArticle] = {}
+        for column, values in ((Article.uid, self._uids), (Article.link, self._links), (Article.content_hash, self._hashes)):
+            for chunk in _chunks(sorted(values)):
+                for r in self._session.execute(sa_select(*cols).where(column.in_(chunk))):
+                    if r.id not in found:
+                        found[r.id] = KnownArticle(r.id, r.uid, r.link, r.content_hash, r.title, r.published, r.lang)
+        for row in sorted(found.values(), key=lambda a: a.id):
+            self._index(row)
+        if self._feed is not None and found:
+            for chunk in _chunks(sorted(found)):
+                self._sourced.update(self._session.execute(
+                    sa_select(ArticleSource.article_id).where(ArticleSource.feed == self._feed,
+                                                           col(ArticleSource.article_id).in_(chunk))).scalars())
+        self._loaded = True
+
+    def find(self, *, uid: str, link: str | None, content_hash: str) -> KnownArticle | None:
+        """The stored article with this identity, link or content (in that order of trust)."""
+        if uid not in self._uids or content_hash not in self._hashes or (link and link not in self._links):
+            art = find_article(self._session, uid=uid, link=link, content_hash=content_hash)  # not a key of the batch
+            return None if art is None else KnownArticle(art.id, art.uid, art.link, art.content_hash, art.title,
+                                                         art.published, art.lang)
+        if not self._loaded:
+            self._load()
+        row = self._by_uid.get(uid)
+        if row is not None:
+            return row
+        candidates = [r for r in self._by_hash.get(content_hash, ()) if r.content_hash == content_hash]
+        if link:
+            candidates += [r for r in self._by_link.get(link, ()) if r.link == link]
+        return min(candidates, key=lambda r: r.id) if candidates else None
+
+    def insert(self, article: KnownArticle, text: str | None, now: datetime) -> KnownArticle:
+        """Store a new article (one INSERT) and index it."""
+        if not self._loaded:
+            self._load()
+        article.id = self._session.connection().execute(_INSERT_ARTICLE, dict(
+            uid=article.uid, link=article.link, title=article.title, published=article.published, lang=article.lang,
+            text=text, content_hash=article.content_hash, first_seen=now, updated_at=now,
+        )).inserted_primary_key[0]
+        self._index(article)
+        self.new_ids.add(article.id)
+        return article
+
+    def rehash(self, article: KnownArticle, content_hash: str, title: str) -> None:
+        """Note that a stored article's content (and title) changed."""
+        article.content_hash, article.title = content_hash, title
+        if self._loaded and self._by_id.get(article.id) is article:
+            self._by_hash.setdefault(content_hash, []).append(article)
+
+    def has_source(self, article_id: int, feed: str) -> bool:
+        """True when the index knows that `feed` already carried the article."""
+        return feed == self._feed and self._loaded and article_id in self._sourced
+
+    def add_source(self, article_id: int, feed: str, entry_id: str, now: datetime) -> bool:
+        """Like `add_source`, answered from the index for the batch's feed: one INSERT at most."""
+        if feed != self._feed or not self._loaded or (article_id not in self._by_id):
+            return add_source(self._session, article_id, feed, entry_id, now)
+        if article_id in self._sourced:
+            return False
+        self._session.connection().execute(_INSERT_SOURCE, dict(
+            article_id=article_id, feed=feed, entry_id=entry_id, seen_at=now))
+        self._sourced.add(article_id)
+        return True

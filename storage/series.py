@@ -6,10 +6,13 @@ value of a period is its most recently observed row.
 
 from __future__ import annotations
 
+from bisect import insort
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from storage.models import Article, Observation, ObservationSource, Series
@@ -41,29 +44,68 @@ def get_or_create_series(session: Session, spec: SeriesSpec) -> Series:
     return series
 
 
+_ROW_COLUMNS = (
+    Observation.id, Observation.series_id, Observation.period_start, Observation.period_end, Observation.period_label,
+    Observation.value, Observation.value_key, Observation.change_pct, Observation.quote, Observation.article_id,
+    Observation.observed_at,
+)
+
+
+@dataclass(slots=True)
+class ObservationRow:
+    """The columns of an observation that baselines read (a row just stored, or one loaded)."""
+
+    id: int
+    series_id: int
+    period_start: date | None
+    period_end: date | None
+    period_label: str
+    value: float | None
+    value_key: str
+    change_pct: float | None
+    quote: str
+    article_id: int
+    observed_at: datetime
+
+
+def _order(row: ObservationRow) -> tuple[datetime, int]:
+    return (row.observed_at, row.id)
+
+
+def load_rows(session: Session, series_ids: list[int]) -> dict[int, list[ObservationRow]]:
+    """Every observation of these series (one query per 500 series), oldest observed first."""
+    out: dict[int, list[ObservationRow]] = {sid: [] for sid in series_ids}
+    ids = sorted(set(series_ids))
+    for i in range(0, len(ids), 500):
+        result = session.execute(
+            sa_select(*_ROW_COLUMNS).where(col(Observation.series_id).in_(ids[i:i + 500]))
+            .order_by(Observation.observed_at, Observation.id)
+        )
+        for r in result:
+            out[r.series_id].append(ObservationRow(*r))
+    return out
+
+
 class SeriesRows:
     """Every observation of one series, loaded in one query; the questions a new figure asks of it.
 
     Series hold tens to hundreds of rows, so answering in Python beats one query per question.
     """
 
-    def __init__(self, session: Session, series_id: int) -> None:
-        self.rows = list(session.exec(
-            select(Observation).where(Observation.series_id == series_id)
-            .order_by(Observation.observed_at, Observation.id)
-        ))
+    def __init__(self, session: Session, series_id: int, rows: list[ObservationRow] | None = None) -> None:
+        self.rows = rows if rows is not None else load_rows(session, [series_id])[series_id]
 
-    def current(self, start: date | None, end: date | None) -> Observation | None:
+    def current(self, start: date | None, end: date | None) -> ObservationRow | None:
         """The latest-observed row of one period."""
         found = [r for r in self.rows if r.period_start == start and r.period_end == end]
         return found[-1] if found else None
 
-    def with_value(self, start: date | None, end: date | None, value_key: str) -> Observation | None:
+    def with_value(self, start: date | None, end: date | None, value_key: str) -> ObservationRow | None:
         """The row holding exactly this value for this period."""
         return next((r for r in self.rows if r.period_start == start and r.period_end == end
                      and r.value_key == value_key), None)
 
-    def previous(self, before_end: date) -> Observation | None:
+    def previous(self, before_end: date) -> ObservationRow | None:
         """Current value of the latest period ending before `before_end`."""
         ends = [r.period_end for r in self.rows if r.period_end is not None and r.period_end < before_end]
         if not ends:
@@ -81,9 +123,132 @@ class SeriesRows:
                   if r.value is not None and (r.period_start, r.period_end) != (start, end)]
         return (max(values), min(values)) if values else (None, None)
 
-    def add(self, row: Observation) -> None:
-        """Keep a row just stored."""
-        self.rows.append(row)
+    def add(self, row: ObservationRow) -> None:
+        """Keep a row just stored, in (observed_at, id) order as a fresh load would give it."""
+        insort(self.rows, row, key=_order)
+
+
+# Plain INSERTs with bound parameters: one compiled statement each, reused for every row.
+_INSERT_SERIES = Series.__table__.insert()
+_INSERT_OBSERVATION = Observation.__table__.insert()
+_INSERT_SOURCE = ObservationSource.__table__.insert()
+
+
+class SeriesCache:
+    """The series a batch of figures touches, their rows and their sources, loaded in bulk and kept
+    up to date as the batch stores observations: a unit of work for one poll's transaction.
+
+    Series and observations are inserted at once (plain INSERTs); sources wait for `flush`, one
+    executemany for all the figures of an article. After a rolled-back savepoint call `reset`:
+    pending sources are dropped and everything reloads from the database on next use.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._wanted: set[str] = set()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (after a rollback)."""
+        self._ids: dict[str, int] = {}
+        self._rows: dict[int, SeriesRows] = {}
+        self._times: dict[int, list[datetime]] = {}  # observation id -> source times, as stored
+        self._sourced: set[tuple[int, int]] = set()  # (observation id, article id) stored in this batch
+        # Sources not inserted yet (one executemany in `flush`). Every observation with a pending
+        # source has its times cached, so no read of observation_source can miss one.
+        self._pending: list[dict] = []
+        self._primed = False
+
+    def flush(self) -> None:
+        """Insert the pending sources (call before the savepoint of the figures ends)."""
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self._session.connection().execute(_INSERT_SOURCE, pending)
+
+    def prime(self, keys: Iterable[str]) -> None:
+        """Load these series and all their rows on first use (two queries for the lot)."""
+        self._wanted.update(keys)
+        self._primed = False
+
+    def _load_wanted(self) -> None:
+        self._primed = True
+        keys = sorted(k for k in self._wanted if k not in self._ids)
+        found: dict[str, int] = {}
+        for i in range(0, len(keys), 500):
+            for key, sid in self._session.execute(
+                    sa_select(Series.key, Series.id).where(col(Series.key).in_(keys[i:i + 500]))):
+                found[key] = sid
+        self._ids.update(found)
+        missing = [sid for sid in found.values() if sid not in self._rows]
+        for sid, rows in load_rows(self._session, missing).items():
+            self._rows[sid] = SeriesRows(self._session, sid, rows)
+
+    def series_id(self, spec: SeriesSpec) -> int:
+        """The id of the series for `spec`, created on first use."""
+        if not self._primed and self._wanted:
+            self._load_wanted()
+        sid = self._ids.get(spec.key)
+        if sid is None:
+            sid = self._session.execute(sa_select(Series.id).where(Series.key == spec.key)).scalar()
+            if sid is None:
+                sid = self._session.connection().execute(_INSERT_SERIES, dict(
+                    key=spec.key, metric=spec.metric, entity=spec.entity, unit=spec.unit,
+                    period_kind=spec.period_kind)).inserted_primary_key[0]
+                self._rows[sid] = SeriesRows(self._session, sid, [])  # a series just created has no rows
+            self._ids[spec.key] = sid
+        return sid
+
+    def rows(self, series_id: int) -> SeriesRows:
+        """Every observation of a series."""
+        rows = self._rows.get(series_id)
+        if rows is None:
+            rows = self._rows[series_id] = SeriesRows(self._session, series_id)
+        return rows
+
+    def add_observation(self, values: dict, source_quote: str, now: datetime) -> ObservationRow:
+        """Store a new observation (its first source is inserted by `flush`); keep it in its series' rows."""
+        obs_id = self._session.connection().execute(_INSERT_OBSERVATION, values).inserted_primary_key[0]
+        self._pending.append(dict(observation_id=obs_id, article_id=values["article_id"], quote=source_quote,
+                                  seen_at=now))
+        row = ObservationRow(
+            id=obs_id, series_id=values["series_id"], period_start=values["period_start"],
+            period_end=values["period_end"], period_label=values["period_label"], value=values["value"],
+            value_key=values["value_key"], change_pct=values["change_pct"], quote=values["quote"],
+            article_id=values["article_id"], observed_at=values["observed_at"],
+        )
+        self.rows(row.series_id).add(row)
+        self._times[obs_id] = [now]  # a row just created has exactly this one source
+        self._sourced.add((obs_id, row.article_id))
+        return row
+
+    def add_source(self, observation_id: int, article_id: int, quote: str, now: datetime, *, new_article: bool) -> bool:
+        """Record that an article reported an observation; False when already recorded.
+
+        `new_article`: the article was stored in this batch, so the database holds no source of
+        it that the batch has not recorded.
+        """
+        if (observation_id, article_id) in self._sourced:
+            return False
+        if not new_article and self._session.execute(
+            sa_select(ObservationSource.id).where(ObservationSource.observation_id == observation_id,
+                                                  ObservationSource.article_id == article_id)
+        ).first() is not None:
+            return False
+        times = self._times.get(observation_id)
+        if times is None:
+            times = self._times[observation_id] = source_times(self._session, observation_id)
+        self._pending.append(dict(observation_id=observation_id, article_id=article_id, quote=quote, seen_at=now))
+        self._sourced.add((observation_id, article_id))
+        times.append(now)
+        times.sort()
+        return True
+
+    def source_times(self, observation_id: int) -> list[datetime]:
+        """When each source of an observation was first seen, oldest first."""
+        times = self._times.get(observation_id)
+        if times is None:
+            times = self._times[observation_id] = source_times(self._session, observation_id)
+        return list(times)
 
 
 def add_observation_source(session: Session, observation_id: int, article_id: int, quote: str, now: datetime) -> bool:
