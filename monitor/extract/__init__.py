@@ -15,7 +15,6 @@ de-duplication. Every regex is bounded, so the work is linear in the text.
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left
 from collections.abc import Sequence
 from datetime import date
@@ -29,6 +28,7 @@ from .dedupe import dedupe, dedupe_contracts
 from .figures import FigureBuilder
 from .fx import CurrencyTable
 from .gazetteer import EntityMention, Gazetteer
+from .matcher import lower_of
 from .models import Contract, Facts, Figure, Period
 from .periods import find_periods, resolve
 from .sentences import Sentence, detect_lang, normalize, split_sentences
@@ -38,13 +38,33 @@ from .vocabulary import Vocabulary
 __all__ = ["Contract", "Extractor", "Facts", "Figure", "Period", "detect_lang", "extract", "format_table"]
 
 
-# Deal words (on lower-cased text). Plain literals keep the regex engine's fast scan; "in order to" and
-# "ideal" are filtered out in Python.
-_DEAL_HINT = re.compile(r"contract|deal|agreement|order|合同|协议|订单|项目|中标")
+# Deal words (on lower-cased text): the matches of re "contract|deal|agreement|order|合同|协议|订单|项目|中标".
+# None can overlap another (or itself), so all their occurrences, found with str.find (faster than that regex,
+# whose first letters are common), are exactly its matches. "in order to" and "ideal" are filtered out.
+_DEAL_WORDS = ("contract", "deal", "agreement", "order", "合同", "协议", "订单", "项目", "中标")
 
 
-def _bucket(items: list, starts: list[int], s: int, e: int) -> list:
-    return items[bisect_left(starts, s):bisect_left(starts, e)]
+def _deal_words(lower: str) -> list[int]:
+    """Sorted starts of the deal words in lower-cased text, minus "in order" and words ending in "deal" ("ideal")."""
+    out: list[int] = []
+    find = lower.find
+    for w in _DEAL_WORDS:
+        i = find(w)
+        if i == -1:
+            continue
+        n = len(w)
+        while i != -1:
+            if w == "order":
+                if not lower.endswith("in ", 0, i):
+                    out.append(i)
+            elif w == "deal":
+                if not (i > 0 and lower[i - 1].isalpha()):
+                    out.append(i)
+            else:
+                out.append(i)
+            i = find(w, i + n)
+    out.sort()
+    return out
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -64,10 +84,13 @@ def _subjects(sentences: list[Sentence], entities: list[EntityMention], starts: 
     its sentence ("X Group Co Ltd said ... Its net profit rose ...")."""
     out: list[str | None] = []
     carry: str | None = None
+    if not entities:
+        return [None] * len(sentences)
     for sent in sentences:
         out.append(carry)
-        for x in _bucket(entities, starts, sent.start, sent.end):
-            if x.kind in ("company", "group") or x.start <= sent.start + 1:
+        s0 = sent.start
+        for x in entities[bisect_left(starts, s0):bisect_left(starts, sent.end)]:
+            if x.kind in ("company", "group") or x.start <= s0 + 1:
                 carry = x.name
                 break
     return out
@@ -103,7 +126,7 @@ class Extractor:
         if not text or not text.strip():
             return Facts()
         norm = normalize(text)
-        lower = norm.lower()
+        lower = lower_of(norm)  # computed once: the phrase matchers reuse it
         if len(lower) != len(norm):  # a few Unicode letters change length when lower-cased
             lower = norm
         sentences = split_sentences(norm)
@@ -111,14 +134,14 @@ class Extractor:
         a_starts = [a.start for a in amounts]
         # Only sentences with numbers or deal words (and the title and lead, which set the context) are read.
         finder = ContractFinder(self.gazetteer, self.fx, self._places)
-        deal_words = [m.start() for m in _DEAL_HINT.finditer(lower)
-                      if not (m.group() == "order" and lower.endswith("in ", 0, m.start()))
-                      and not (m.group() == "deal" and m.start() > 0 and lower[m.start() - 1].isalpha())]
+        deal_words = _deal_words(lower)
         reads: list[tuple[bool, list]] = []
+        n_deal = len(deal_words)
         for sent in sentences:
-            sent_amounts = _bucket(amounts, a_starts, sent.start, sent.end)
-            k = bisect_left(deal_words, sent.start)
-            reads.append((k < len(deal_words) and deal_words[k] < sent.end, sent_amounts))
+            s0, e0 = sent.start, sent.end
+            sent_amounts = amounts[bisect_left(a_starts, s0):bisect_left(a_starts, e0)] if amounts else []
+            k = bisect_left(deal_words, s0) if n_deal else 0
+            reads.append((k < n_deal and deal_words[k] < e0, sent_amounts))
         spans = [(s.start, s.end) for s, (deal, amts) in zip(sentences, reads)
                  if deal or amts or s.is_title or s.paragraph <= 1]
         periods = find_periods(norm, spans=_merge(spans))
@@ -149,11 +172,12 @@ class Extractor:
             has_deal, sent_amounts = reads[i]
             if not (sent_amounts or has_deal or sent.is_title or sent.paragraph <= 1 or finder.waiting):
                 continue
+            s0, e0 = sent.start, sent.end
             sd = SentenceData(
                 sent, text, sent_amounts,
-                _bucket(periods, p_starts, sent.start, sent.end),
-                _bucket(metrics, m_starts, sent.start, sent.end) if sent_amounts else [],
-                _bucket(entities, e_starts, sent.start, sent.end),
+                periods[bisect_left(p_starts, s0):bisect_left(p_starts, e0)] if periods else [],
+                metrics[bisect_left(m_starts, s0):bisect_left(m_starts, e0)] if sent_amounts and metrics else [],
+                entities[bisect_left(e_starts, s0):bisect_left(e_starts, e0)] if entities else [],
             )
             year = ctx.year
             for p in sd.periods:

@@ -11,6 +11,7 @@ import re
 from typing import Literal, NamedTuple
 
 from .fx import CurrencyTable
+from .matcher import lower_of
 
 AmountKind = Literal["money", "volume", "percent", "points"]
 
@@ -31,7 +32,9 @@ class Amount(NamedTuple):
 
 # A numeral: digits with optional thousands separators and decimals. Bounded; it starts with a digit so the
 # regex engine can skip ahead fast. The character before it and a minus sign are checked in Python.
-_NUM = re.compile(r"(?:\d{1,3}(?:,\d{3}){1,6}(?![\d,])|\d{1,18}(?!\d))(?:\.\d{1,12}(?!\d))?")
+# Written with one leading \d (same language and match order as "\d{1,3}(?:,\d{3}){1,6}(?![\d,])|\d{1,18}(?!\d)"): a
+# pattern that opens with a character class lets the regex engine skip non-digits in C.
+_NUM = re.compile(r"\d(?:\d{0,2}(?:,\d{3}){1,6}(?![\d,])|\d{0,17}(?!\d))(?:\.\d{1,12}(?!\d))?")
 _NOT_BEFORE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.,_")
 
 _EN_SCALES = {
@@ -78,6 +81,13 @@ _OPEN_PAREN = re.compile(r"\s{0,2}[(（]\s{0,2}(?:about |around |approximately |
 _CLOSE_PAREN = re.compile(r"\s{0,2}[)）]")
 
 
+def _caseless(pattern: str) -> bool:
+    """True when a pattern's letters are all lower-case ASCII or caseless (CJK), outside escapes, A-Z ranges and
+    group names."""
+    rest = re.sub(r"\\[A-Za-z]|A-Z|\(\?P<\w+>", "", pattern)
+    return not any(c.isalpha() and (c.upper() != c.lower() if not c.isascii() else c.isupper()) for c in rest)
+
+
 class AmountParser:
     """Finds amounts in text using the currency table's prefixes and names."""
 
@@ -92,13 +102,30 @@ class AmountParser:
             + ")",
             re.IGNORECASE,
         )
+        # The four suffix patterns in one (tried in this order), so one call tells whether any follows the number.
+        # Named groups say which part matched: the part's match is then what its own regex would return there.
         self._any_suffix = re.compile(
-            "|".join(r.pattern for r in (_PERCENT, _SCALE, _UNIT)) + "|" + self._name.pattern, re.IGNORECASE)
+            "|".join(r.pattern for r in (_PERCENT, _SCALE)) + "|(?P<unitw>" + _UNIT.pattern + ")|(?P<cur>"
+            + self._name.pattern + ")", re.IGNORECASE)
+        # The same three patterns, case-sensitive, for lower-cased text: the regex engine can then skip the
+        # alternatives by their first character (it cannot under IGNORECASE), with the same matches (see find()).
+        self._any_suffix_cs = re.compile(self._any_suffix.pattern)
+        self._name_cs = re.compile(self._name.pattern)
+        self._unit_cs = re.compile(_UNIT.pattern)
+        self._cs_ok = all(_caseless(r.pattern) for r in (self._any_suffix, self._name, _UNIT))
 
     def find(self, text: str, start: int = 0, end: int | None = None) -> list[Amount]:
         """All amounts in text[start:end], dollar conversions in parentheses folded into the amount before them."""
         end = len(text) if end is None else end
         raw: list[Amount] = []
+        # Case-insensitive matching equals case-sensitive matching of lower-case patterns on lower-cased text when
+        # lower-casing keeps every offset and the text has none of the letters re.IGNORECASE also folds
+        # (ſ for s, ı for i, the Kelvin sign for k).
+        lower = lower_of(text)
+        if self._cs_ok and len(lower) == len(text) and not ("\u017f" in text or "\u0131" in text or "\u212a" in text):
+            regexes = (lower, self._any_suffix_cs, self._name_cs, self._unit_cs)
+        else:
+            regexes = (text, self._any_suffix, self._name, _UNIT)
         for m in _NUM.finditer(text, start, end):
             s = m.start()
             if s > 0 and text[s - 1] in _NOT_BEFORE:
@@ -107,20 +134,27 @@ class AmountParser:
                     continue
             if s > 0 and text[s - 1] in "-−" and (s < 2 or not (text[s - 2].isascii() and text[s - 2].isalnum())):
                 s -= 1  # a minus sign: "-5.9%"
-            amount = self._read(text, s, m.end(), end)
+            amount = self._read(text, s, m.end(), end, regexes)
             if amount is not None:
                 raw.append(amount)
         return _fold_conversions(text, raw)
 
-    def _read(self, text: str, s: int, e: int, limit: int) -> Amount | None:
+    def _read(self, text: str, s: int, e: int, limit: int, regexes: tuple) -> Amount | None:
+        hay, any_suffix_rx, name_rx, unit_rx = regexes  # hay: text, or its lower-cased copy for the -_cs regexes
         # Fast reject: years, dates and counts followed by punctuation, with no currency sign before them.
         nxt = text[e:e + 2].lstrip()[:1]
-        if (not nxt or not (nxt.isalnum() or nxt in "%$€£¥")) and not text[max(0, s - 8):s].rstrip().endswith(self._prefixes):
-            return None
+        prefixed = None  # is a currency prefix written before the number? (computed when first needed)
+        if not nxt or not (nxt.isalnum() or nxt in "%$€£¥"):
+            prefixed = text[max(0, s - 8):s].rstrip().endswith(self._prefixes)
+            if not prefixed:
+                return None
         # One cheap look for any suffix at all (percent, scale, currency or unit) before the detailed reading.
-        any_suffix = self._any_suffix.match(text, e, limit)
-        if not any_suffix and not text[max(0, s - 8):s].rstrip().endswith(self._prefixes):
-            return None
+        any_suffix = any_suffix_rx.match(hay, e, limit)
+        if not any_suffix:
+            if prefixed is None:
+                prefixed = text[max(0, s - 8):s].rstrip().endswith(self._prefixes)
+            if not prefixed:
+                return None
         digits = text[s:e].replace(",", "").replace("−", "-")
         try:
             value = float(digits)
@@ -134,7 +168,8 @@ class AmountParser:
             qualifier, q_start = self._qualifier(text, s)
             return Amount(q_start if qualifier else s, pm.end(), s, e, value, "percent", kind, qualifier)
         qualifier_after = None
-        sm = _SCALE.match(text, pos, limit)
+        # _SCALE.match(text, pos, limit), read off the combined match: the scale part matched, or the number has none.
+        sm = any_suffix if any_suffix is not None and (any_suffix.group("en") or any_suffix.group("zh")) else None
         if sm:
             word = sm.group("en") or sm.group("zh")
             scale = _EN_SCALES.get(word.lower()) if sm.group("en") else _ZH_SCALES[word]
@@ -160,18 +195,26 @@ class AmountParser:
                     unit = self._fx.code_for_prefix(p)
                     begin = s - (len(text[max(0, s - 8):s]) - len(window)) - len(p)
                     break
-        nm = self._name.match(text, pos, limit)
+        if pos == e and (any_suffix is None or any_suffix.group("cur") is not None):
+            nm = any_suffix  # the currency part of the combined match is what _name.match returns here
+        else:
+            nm = name_rx.match(hay, pos, limit)
         if nm:
             code = self._fx.code_for_name(nm.group().strip())
             if unit is None or code == unit or code is None:
                 unit = unit or code
                 pos = nm.end()
                 # "亿元人民币": the currency may be written twice.
-                again = self._name.match(text, pos, limit)
+                again = name_rx.match(hay, pos, limit)
                 if again and self._fx.code_for_name(again.group().strip()) == unit:
                     pos = again.end()
         if unit is None:
-            um = _UNIT.match(text, pos, limit)
+            if pos == e and (any_suffix is None or any_suffix.group("cur") is not None):
+                um = None  # the combined match found no unit here (its unit part comes before the currency part)
+            elif pos == e and any_suffix.group("unitw") is not None:
+                um = any_suffix
+            else:
+                um = unit_rx.match(hay, pos, limit)
             if not um:
                 return None
             unit = _UNIT_MAP[um.group().strip().lower()]

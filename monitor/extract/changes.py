@@ -19,7 +19,33 @@ _ZH_UP = ["同比增长", "同比增加", "同比上升", "增长", "增加", "�
 _ZH_DOWN = ["同比下降", "同比减少", "同比下滑", "下降", "减少", "下滑", "回落", "降低", "下跌", "降幅", "减", "降", "跌"]
 
 # Matched on lower-cased text: a case-sensitive regex is several times faster than re.IGNORECASE.
-_EN_CUE = re.compile(r"(?<![a-z])(" + "|".join(sorted(_UP + _DOWN, key=len, reverse=True)) + r")(?![a-z])")
+# Written as a trie, each branch opening with its letter and then checking the character before it
+# ("x(?<![a-z].)" is "(?<![a-z])x"), so the regex engine skips to candidate letters in C and tries only the words
+# that start with the letter found. Same matches as
+# (?<![a-z])(<the words, longest first>)(?![a-z]): the words are plain [a-z] words, so at most one of them can
+# stand between two non-letters at a given position.
+assert all(re.fullmatch("[a-z]+", w) for w in _UP + _DOWN)
+
+
+def _cue_pattern(words: list[str]) -> str:
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = True
+
+    def sub(node: dict) -> str:
+        alts = [ch + sub(node[ch]) for ch in sorted(k for k in node if k)]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return "(?:" + body + ")?" if "" in node else body
+
+    return "(" + "|".join(ch + r"(?<![a-z](?s:.))" + sub(trie[ch]) for ch in sorted(trie)) + r")(?![a-z])"
+
+
+_EN_CUE = re.compile(_cue_pattern(_UP + _DOWN))
 _ZH_CUE = re.compile("|".join(sorted(_ZH_UP + _ZH_DOWN, key=len, reverse=True)))
 _DOWN_SET = set(_DOWN) | set(_ZH_DOWN)
 # Words allowed between a change verb and its percentage ("rose by an average of 5%", "were up 0.7 percent").
@@ -29,6 +55,7 @@ _FILLER = set(
     "only just modest modestly steady steadily percent per cent pct % respectively, and,".split()
 )
 _ZH_FILLER = re.compile(r"(?:了|为|达|达到|约|近|分别|同比|比上年|较上年|、|和|及|[①-⑳]|\s|,|，|\d{1,3}(?:\.\d{1,3})?%)+")
+_YOY_AFTER = re.compile(r"\s{0,2}(?:,\s{0,2})?(?:year[\s-]on[\s-]year|y-o-y|yoy)", re.IGNORECASE)
 _PCT_TOKEN = re.compile(r"^[-−]?\d{1,3}(?:\.\d{1,4})?(?:%|percent|pct)?,?$")
 _AFTER_EN = re.compile(
     r"\s{0,2}(?:year[\s-]on[\s-]year\s{1,2}|yoy\s{1,2}|annual\s{1,2})?(increase|rise|growth|"
@@ -37,8 +64,12 @@ _AFTER_EN = re.compile(
 # Basis markers, looked up with `in` on the lower-cased surroundings (cheaper than a regex).
 _YOY = ("year-on-year", "year on year", "year-over-year", "year over year", "y-o-y", "yoy", "a year earlier", "a year ago",
         "same period", "compared with a year", "than a year", "同比", "比上年", "较上年", "比去年", "较去年", "上年同期", "去年同期")
+# Every marker in _YOY contains one of these (so without them, none of _YOY can be there).
+_YOY_HINTS = ("year", "y-o-y", "yoy", "same period", "同比", "上年", "去年")
+assert all(any(h in k for h in _YOY_HINTS) for k in _YOY)
 _QOQ = ("quarter-on-quarter", "quarter on quarter", "from the previous quarter", "环比")
 _MOM = ("month-on-month", "month on month", "from the previous month")
+assert all("quarter" in k or "环比" in k for k in _QOQ) and all("month" in k for k in _MOM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +78,9 @@ class Change:
 
     sign: int
     basis: str
+
+
+_CHANGES = {(sign, basis): Change(sign, basis) for sign in (1, -1) for basis in ("yoy", "qoq", "mom", "unspecified")}
 
 
 def find_change(text: str, pct_start: int, pct_end: int, floor: int, ceiling: int) -> Change | None:
@@ -62,21 +96,24 @@ def find_change(text: str, pct_start: int, pct_end: int, floor: int, ceiling: in
             sign = -1 if m.group(1).lower() in _DOWN_SET else 1
     if sign is None:
         after = text[pct_end:min(ceiling, pct_end + 16)]
-        if re.match(r"\s{0,2}(?:,\s{0,2})?(?:year[\s-]on[\s-]year|y-o-y|yoy)", after, re.IGNORECASE) or before.endswith("同比"):
+        if _YOY_AFTER.match(after) or before.endswith("同比"):
             sign = 1
     if sign is None:
         return None
     around = text[max(floor, pct_start - 48):min(ceiling, pct_end + 40)].lower()
-    basis = ("yoy" if any(k in around for k in _YOY) else "qoq" if any(k in around for k in _QOQ)
-             else "mom" if any(k in around for k in _MOM) else "unspecified")
-    return Change(sign, basis)
+    has = around.__contains__
+    basis = ("yoy" if any(map(has, _YOY_HINTS)) and any(map(has, _YOY))
+             else "qoq" if ("quarter" in around or "环比" in around) and any(map(has, _QOQ))
+             else "mom" if "month" in around and any(map(has, _MOM)) else "unspecified")
+    return _CHANGES[sign, basis]
 
 
 def _sign_before(before: str) -> int | None:
     # Chinese: the verb sits right before the number, with only fillers between.
     zh = None
-    for m in _ZH_CUE.finditer(before):
-        zh = m
+    if not before.isascii():  # the Chinese cues are all CJK
+        for m in _ZH_CUE.finditer(before):
+            zh = m
     if zh is not None and not _ZH_FILLER.sub("", before[zh.end():]):
         return -1 if zh.group() in _DOWN_SET else 1
     en = None

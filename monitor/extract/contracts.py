@@ -26,6 +26,21 @@ _EN_VERB = re.compile(
     r"(?<![A-Za-z])(?:signed|signs|sign|won|wins|win|secured|secures|secure|awarded|awards|inked|inks|clinched|clinches|"
     r"landed|lands|bagged|bags|snagged|obtained|received|sealed|seals)(?![A-Za-z])", re.IGNORECASE)
 _EN_NOUN = re.compile(r"(?<![A-Za-z])(?:contracts?|deals?|agreements?|(?<!in )orders?)(?![A-Za-z])", re.IGNORECASE)
+# Literals every match of _EN_VERB / _EN_NOUN contains, looked for in the lower-cased sentence first: a substring
+# test is far cheaper than a case-insensitive regex search over the whole sentence. ("ſ", "ı" and "İ" -> "i̇"
+# also match s and i under re.IGNORECASE; "K" lower-cases to k.)
+_EN_VERB_LITERALS = ("sign", "won", "win", "secur", "award", "ink", "clinch", "land", "bag", "snagged", "obtained",
+                     "received", "seal", "\u017f", "\u0131", "\u0307")
+_EN_NOUN_LITERALS = ("contract", "deal", "agreement", "order")
+
+
+def _may_contain(lower: str, literals: tuple[str, ...]) -> bool:
+    for w in literals:
+        if w in lower:
+            return True
+    return False
+
+
 _ZH_VERB = re.compile(r"签约|签订|签署|中标|新签|签下|斩获|订立")
 _ZH_NOUN = re.compile(r"合同|协议|订单|项目|中标")
 _TOTAL_ZH = re.compile(r"合计|累计|共计|共签署|若干|新签合同额|新签合同总额")
@@ -101,6 +116,15 @@ _ZH_ZHONGBIAO = re.compile(
 )
 
 
+# Small patterns used inside the rules, compiled once (re.split/re.sub with a string look the pattern up each call).
+_CHUNK_SPLIT = re.compile(r"[,;(]")
+_SEMICOLON = re.compile(r"[;；]")
+_LOWER_WORDS = re.compile(r"[a-z][a-z -]{1,40}")
+_COMMA_IN = re.compile(r",\s{1,2}in\s{1,2}(?:the\s{1,2})?")
+_ZH_PARTY_LEAD = re.compile(r"^(?:分别|共同)")
+_ZH_BY = re.compile(r"^由")
+
+
 def load_places(path: Path = DATA_DIR / "places.yaml") -> PhraseMatcher[str]:
     """The place-name matcher used for contract locations."""
     places = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("places", [])
@@ -161,10 +185,11 @@ class ContractFinder:
             taken.add(money[0].start)
             return contracts, totals, taken
         zh_nouns = list(_ZH_NOUN.finditer(text, s, e))
-        en_nouns = list(_EN_NOUN.finditer(text, s, e))
+        low = text[s:e].lower()
+        en_nouns = list(_EN_NOUN.finditer(text, s, e)) if _may_contain(low, _EN_NOUN_LITERALS) else []
         if not zh_nouns and not en_nouns:
             return contracts, totals, taken
-        has_verb = bool(_EN_VERB.search(text, s, e) or _ZH_VERB.search(text, s, e))
+        has_verb = bool((_may_contain(low, _EN_VERB_LITERALS) and _EN_VERB.search(text, s, e)) or _ZH_VERB.search(text, s, e))
         if en_nouns:
             self._english(text, sd, ctx, en_nouns, money, has_verb, contracts, totals, taken)
         if zh_nouns and (has_verb or money):
@@ -244,11 +269,11 @@ class ContractFinder:
             if m:
                 return self._gaz.canonical(_strip_possessive(m.group()))
         verb = None
-        for verb in _EN_VERB.finditer(seg):
+        for verb in (_EN_VERB.finditer(seg) if _may_contain(seg.lower(), _EN_VERB_LITERALS) else ()):
             pass
         head = seg[:verb.start()] if verb else seg
         head = _AUX_TAIL.sub("", head)
-        chunks = [c.strip() for c in re.split(r"[,;(]", head)]
+        chunks = [c.strip() for c in _CHUNK_SPLIT.split(head)]
         for chunk in reversed(chunks):
             if not chunk or not chunk[0].isupper():
                 continue
@@ -272,7 +297,7 @@ class ContractFinder:
         if not (m and text[m.start():m.end()].strip().startswith("for")):
             # "... contract in partnership with X for the construction of Y": the first "for" in the clause.
             far = _FOR_FAR.search(text, noun.end(), min(e, noun.end() + 160))
-            m = far if far and not re.search(r"[;；]", text[noun.end():far.start()]) else None
+            m = far if far and not _SEMICOLON.search(text[noun.end():far.start()]) else None
         if m:
             pos = m.end()
             c = _CONSTRUCTION_OF.match(text, pos, e)
@@ -316,7 +341,7 @@ class ContractFinder:
                     project, proj_end = cn.group().strip(), cn.end()
         if project is None and a is not None and a.end <= noun.start():
             words = text[a.end:noun.start()].strip()
-            if words and re.fullmatch(r"[a-z][a-z -]{1,40}", words):
+            if words and _LOWER_WORDS.fullmatch(words):
                 project = f"{words} {noun.group()}"
         location = self._location(text, project, proj_end, e)
         return project, location
@@ -329,7 +354,7 @@ class ContractFinder:
         if m:
             chain = _PLACE_CHAIN.match(text, m.end(), e)
             if chain:
-                cleaned = re.sub(r",\s{1,2}in\s{1,2}(?:the\s{1,2})?", ", ", chain.group().rstrip("."))
+                cleaned = _COMMA_IN.sub(", ", chain.group().rstrip("."))
                 parts.extend(p.strip() for p in cleaned.split(",") if p.strip())
         seen: list[str] = []
         for p in parts:
@@ -372,7 +397,8 @@ class ContractFinder:
                 taken.add(a.start)
                 continue
             pm = _ZH_PROJECT.match(text, a.end, e)
-            zb = _ZH_ZHONGBIAO.search(text, s, a.start)
+            # Both forms of _ZH_ZHONGBIAO contain 中标: without it in the stretch, there is no match.
+            zb = _ZH_ZHONGBIAO.search(text, s, a.start) if text.find("中标", s, a.start) != -1 else None
             signed = None
             if not pm and not zb:
                 # "签署了X合同，合同金额约为人民币58.3亿元": the value follows the contract it belongs to.
@@ -385,12 +411,13 @@ class ContractFinder:
             head = text[s:a.start]
             party = None
             company_seg = head
-            for party in _ZH_PARTY.finditer(head):
+            # Every match of _ZH_PARTY ends in a signing verb (签署, 签订, 签约, 签下 or 订立).
+            for party in (_ZH_PARTY.finditer(head) if "签" in head or "订立" in head else ()):
                 pass
             counterparty = None
             if party is not None:
                 counterparty = party.group("party").strip()
-                counterparty = re.sub(r"^(?:分别|共同)", "", counterparty)
+                counterparty = _ZH_PARTY_LEAD.sub("", counterparty)
                 company_seg = head[:party.start()]
             company = self._zh_company(company_seg, ctx)
             location = ", ".join(dict.fromkeys(m.payload for m in self._places.finditer(project))) or None
@@ -404,10 +431,10 @@ class ContractFinder:
 
     def _zh_company(self, seg: str, ctx: ArticleContext) -> str | None:
         seg = _ZH_LIST.sub("", seg).strip(" ,，:：")
-        seg = re.sub(r"^由", "", seg)
+        seg = _ZH_BY.sub("", seg)
         orgs: list[str] = []
         prev_end = -1
-        for m in _ZH_ORGS.finditer(seg):
+        for m in (_ZH_ORGS.finditer(seg) if "公司" in seg or "集团" in seg else ()):  # every match ends in one
             name = m.group()
             cut = _ZH_ORG_CUT.match(name)
             if cut:

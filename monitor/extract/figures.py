@@ -45,7 +45,31 @@ _SHARE_PRICE = re.compile(r"share price|\bshares?\b|stock price|closed at|per sh
 _BREAKDOWN = re.compile(r"\s{0,3}(?:其中|分[^\s，,]{0,4}看|among them|of which|of this|of the total|within this)", re.IGNORECASE)
 _PLANNED = re.compile(r"\b(?:expected to|will|would|designed to|once completed|when completed|capacity)\b|预计|建成后|设计", re.IGNORECASE)
 _RESPECTIVELY = re.compile(r"respectively|分别")
+_PREP_SPLIT = re.compile(r"\s(?:of|in|at|for|from|on|by|with)\s")
 _APPOSITION = re.compile(r"(?:\b(?:a|an|one of the)\s{1,2})\Z", re.IGNORECASE)
+
+
+def _guarded(rx: re.Pattern[str], literals: tuple[str, ...], lower: bool = False):
+    """rx.search(text, pos, end), skipped when text[pos:end] holds none of the literals that every match of rx
+    contains (looked for in the lower-cased stretch when `lower`). A substring test is much cheaper than a regex
+    search that has to try every position."""
+    def search(text: str, pos: int = 0, end: int | None = None) -> re.Match[str] | None:
+        hay = text[pos:end]
+        if lower:
+            hay = hay.lower()
+        for w in literals:
+            if w in hay:
+                return rx.search(text, pos, len(text) if end is None else end)
+        return None
+    return search
+
+
+# The literals each regex's matches contain ("ſ", "ı" and "İ" -> "i̇" also match s and i under re.IGNORECASE).
+_boundary = _guarded(_BOUNDARY, (";", "；", "。", "while", "whereas", "but"))
+_to_level = _guarded(_TO_LEVEL, ("to", "至", "达到"))
+_share_price = _guarded(_SHARE_PRICE, ("share", "stock", "closed", "股价", "每股", "收盘", "股票", "\u017f"), lower=True)
+_planned = _guarded(_PLANNED, ("expected", "will", "would", "designed", "completed", "capacity", "预计", "建成后", "设计",
+                               "\u017f", "\u0131", "\u0307"), lower=True)
 
 
 @dataclass(slots=True)
@@ -61,9 +85,29 @@ class _Item:
     end: int = 0
 
     def __post_init__(self) -> None:
-        parts = [a for a in (self.level, self.rate) if a is not None]
-        self.start = min(a.start for a in parts)
-        self.end = max(a.end for a in parts)
+        level, rate = self.level, self.rate
+        if level is None:
+            self.start, self.end = rate.start, rate.end
+        elif rate is None:
+            self.start, self.end = level.start, level.end
+        else:
+            self.start = min(level.start, rate.start)
+            self.end = max(level.end, rate.end)
+
+
+_FIGURE_FIELDS = frozenset(Figure.model_fields)
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _figure(values: dict) -> Figure:
+    """Figure.model_construct(**values) for a dict that gives every field, in field order, without its per-field loop."""
+    fig = _new(Figure)
+    _set(fig, "__dict__", values)
+    _set(fig, "__pydantic_fields_set__", set(_FIGURE_FIELDS))
+    _set(fig, "__pydantic_extra__", None)
+    _set(fig, "__pydantic_private__", None)
+    return fig
 
 
 class FigureBuilder:
@@ -83,11 +127,13 @@ class FigureBuilder:
         amounts = [a for a in sd.amounts if a.start not in taken and a.kind != "points"]
         if not amounts:
             return []
-        items = self._items(text, sd, amounts, ctx)
+        respectively = _RESPECTIVELY.search(text, sent.start, sent.end) is not None
+        items = self._items(text, sd, amounts, ctx, respectively)
         if not items:
             return []
         by_start = {h.amount_start: h for h in hints}
-        self._assign_lists(text, sd, items)
+        if respectively:
+            self._assign_lists(text, sd, items)
         quote = sd.source[sent.start:sent.end]
         figures: list[Figure] = []
         claimed_after: set[int] = set()
@@ -96,10 +142,10 @@ class FigureBuilder:
             nxt = items[idx + 1].start if idx + 1 < len(items) else sent.end
             hint = by_start.get(item.level.start) if item.level else None
             metric, metric_text = (hint.metric, hint.metric_text) if hint else self._metric(text, sd, item, ctx)
-            if (metric is None or item.level is None) and _SHARE_PRICE.search(text, max(sent.start, item.start - 40), item.start):
+            if (metric is None or item.level is None) and _share_price(text, max(sent.start, item.start - 40), item.start):
                 continue  # a share price or its move, not a reported figure
             if item.level is not None and item.level.kind == "volume" and (
-                    metric is None or (not self._vocab.is_known(metric) and _PLANNED.search(text, sent.start, sent.end))):
+                    metric is None or (not self._vocab.is_known(metric) and _planned(text, sent.start, sent.end))):
                 # "12 units"; "the plant will generate 1.8 billion kWh once completed": a count or a specification.
                 continue
             if (metric and item.level is not None and item.level.kind == "volume" and metric_text
@@ -127,17 +173,19 @@ class FigureBuilder:
                     # Growth of a year or a January-to-date total can only be against the same span a year before.
                     basis = "yoy"
             # Every field is typed by construction here; model_construct skips re-validating them.
-            figures.append(Figure.model_construct(
-                metric=metric or "unspecified", metric_text=metric_text or "", entity=entity, value=value, unit=unit,
-                usd_value=usd, qualifier=(level or rate).qualifier if (level or rate) else None, period=period,
-                change_pct=change_pct, change_basis=basis, quote=quote, span=(sent.start, sent.end),
-            ))
+            figures.append(_figure({
+                "metric": metric or "unspecified", "metric_text": metric_text or "", "entity": entity, "value": value,
+                "unit": unit, "usd_value": usd, "qualifier": (level or rate).qualifier if (level or rate) else None,
+                "period": period, "change_pct": change_pct, "change_basis": basis, "quote": quote,
+                "span": (sent.start, sent.end),
+            }))
             if metric:
                 ctx.metric, ctx.metric_text, ctx.metric_paragraph = metric, metric_text, sent.paragraph
         return figures
 
     # ---- levels and rates -------------------------------------------------------------------------
-    def _items(self, text: str, sd: SentenceData, amounts: list[Amount], ctx: ArticleContext) -> list[_Item]:
+    def _items(self, text: str, sd: SentenceData, amounts: list[Amount], ctx: ArticleContext,
+               respectively: bool) -> list[_Item]:
         sent = sd.sentence
         kinds: list[str] = []
         changes: list[Change | None] = []
@@ -162,7 +210,7 @@ class FigureBuilder:
         items: list[_Item] = []
         used: set[int] = set()
         # "分别为A和B，分别增长X%和下降Y%" / "A and B, up X% and Y% respectively": k levels then k rates pair up in order.
-        if _RESPECTIVELY.search(text, sent.start, sent.end):
+        if respectively:
             run_levels = [i for i, k in enumerate(kinds) if k == "level" and amounts[i].kind != "percent"]
             run_rates = [i for i, k in enumerate(kinds) if k == "rate"]
             if (len(run_levels) == len(run_rates) >= 2 and run_levels == list(range(run_levels[0], run_levels[0] + len(run_levels)))
@@ -178,7 +226,7 @@ class FigureBuilder:
             if kinds[j] == "level" and j not in used and amounts[j].kind != "percent":
                 gap = text[a.end:amounts[j].start]
                 entity_between = any(a.end <= x.start and x.end <= amounts[j].start for x in sd.entities)
-                if len(gap) <= 80 and not _BOUNDARY.search(gap) and _TO_LEVEL.search(gap) and not entity_between:
+                if len(gap) <= 80 and not _boundary(gap) and _to_level(gap) and not entity_between:
                     used.update((i, j))
                     items.append(_Item(amounts[j], a, changes[i]))
         # Level then its rate in the same clause: "186044.7亿元,同比增长12.9%", "... yuan ..., up 1.3 percent".
@@ -192,7 +240,7 @@ class FigureBuilder:
                 entities_between = [e for e in sd.entities if amounts[j].end <= e.start and e.end <= a.start]
                 after_ok = not metrics_between or (len(metrics_between) == 1 and _METRIC_AFTER.match(text, amounts[j].end)
                                                    and _METRIC_AFTER.match(text, amounts[j].end).end() == metrics_between[0].start)
-                if len(gap) <= 100 and not _BOUNDARY.search(gap) and after_ok and not entities_between:
+                if len(gap) <= 100 and not _boundary(gap) and after_ok and not entities_between:
                     used.update((i, j))
                     items.append(_Item(amounts[j], a, changes[i]))
         for i, a in enumerate(amounts):
@@ -259,7 +307,7 @@ class FigureBuilder:
             if verb is not None:
                 subj = _SUBJECT.search(window[:verb])
                 if subj:
-                    head = re.split(r"\s(?:of|in|at|for|from|on|by|with)\s", " " + subj.group("np") + " ")
+                    head = _PREP_SPLIT.split(" " + subj.group("np") + " ")
                     np_text = next((h for h in head if h.strip()), "")
                     for ent in sd.entities:  # "Dongfeng output" -> "output": the entity is not part of the metric
                         np_text = np_text.replace(ent.text, " ")
@@ -312,7 +360,7 @@ class FigureBuilder:
                 between_metric = any(item.end <= m.start < p.start for m in sd.metrics)
                 # "...90万亿元，全年实现利润总额2.6万亿元": a period followed by a new metric opens the next figure.
                 opens_next = any(p.end <= m.start < next_start for m in sd.metrics)
-                if len(gap) <= 60 and not _BOUNDARY.search(gap) and not between_metric and not opens_next:
+                if len(gap) <= 60 and not _boundary(gap) and not between_metric and not opens_next:
                     chosen = k
                     claimed_after.add(k)
                 break
@@ -327,7 +375,7 @@ class FigureBuilder:
         if chosen is None:
             # "A in the first half of 2024, while B rose ...": across a clause break the earlier period still holds.
             earlier = [k for k, p in enumerate(sd.periods) if p.end <= item.start and p.kind not in ("ignore", "prev_year")]
-            if earlier and _BOUNDARY.search(text, sd.periods[earlier[-1]].end, item.start):
+            if earlier and _boundary(text, sd.periods[earlier[-1]].end, item.start):
                 chosen = earlier[-1]
         # Nothing in the sentence: a balance takes the latest balance date, a flow the latest period.
         carried = ((ctx.point or ctx.period) if metric and self._vocab.is_balance(metric) else (ctx.period or ctx.point))

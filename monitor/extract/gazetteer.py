@@ -27,6 +27,9 @@ _ZH_ORG = re.compile(r"[\u4e00-\u9fff]{2,30}(?:集团)?(?:股份有限公司|有
 _ZH_CUT = re.compile(r".*(?:与|同|和|及|由|向|对|为|了|的|在|将|共|、|子公司|所属|下属|其中|方面|分别|签署|签订|公司(?=[\u4e00-\u9fff]{2,}(?:股份有限公司|有限责任公司|有限公司|集团)$))")
 
 
+_NATIONAL = re.compile(r"^(?:China's|Chinese|the)\s+", re.IGNORECASE)
+
+
 class EntityMention(NamedTuple):
     """An organisation or group named in the text: span, text as written, canonical name and kind."""
 
@@ -64,7 +67,7 @@ class Gazetteer:
         """Canonical name for an alias (any case and spacing), else the name as given."""
         hit = self.lookup(name)
         if hit is None:
-            hit = self.lookup(re.sub(r"^(?:China's|Chinese|the)\s+", "", name.strip(), flags=re.IGNORECASE))
+            hit = self.lookup(_NATIONAL.sub("", name.strip()))
         return hit[0] if hit else name.strip()
 
     def lookup(self, name: str) -> tuple[str, EntityKind] | None:
@@ -132,7 +135,7 @@ class Gazetteer:
         """
         end = len(text) if end is None else end
         found = [EntityMention(m.start, m.end, m.text, m.payload[0], m.payload[1])
-                 for m in self._matcher.finditer(text, start, end)]
+                 for m in self._matcher.find_all(text, start, end)]
         found.extend(self._orgs(text, start, end))
         found.sort(key=lambda e: (e.start, -(e.end - e.start)))
         out: list[EntityMention] = []

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
@@ -19,6 +18,7 @@ _SEP_RE = r"[\s\-‐‑–]{1,3}"
 
 
 _PLAIN = re.compile(r"[\s\-‐‑–’]")
+_FOLD_RUN = re.compile(r"[\s\-‐‑–]+")
 
 
 def normalize_phrase(phrase: str) -> str:
@@ -26,13 +26,12 @@ def normalize_phrase(phrase: str) -> str:
     low = phrase.strip().lower()
     if "  " not in low and not _PLAIN.search(low.replace(" ", "")):
         return low  # fast path: nothing to fold
-    out = re.sub(r"[\s\-‐‑–]+", _SEP, phrase.strip().lower())
+    out = _FOLD_RUN.sub(_SEP, phrase.strip().lower())
     return out.replace("’", "'")
 
 
-@dataclass(frozen=True, slots=True)
-class Match(Generic[T]):
-    """One phrase found in a text."""
+class Match(NamedTuple, Generic[T]):
+    """One phrase found in a text (immutable; a tuple, cheaper to build than a frozen dataclass)."""
 
     start: int
     end: int
@@ -56,7 +55,7 @@ def _trie_pattern(node: dict) -> str:
 
 def _fold(phrase: str) -> str:
     """Spaces and hyphens made one space, case kept (the key of a proper name)."""
-    return re.sub(r"[\s\-‐‑–]+", _SEP, phrase.strip()).replace("’", "'")
+    return _FOLD_RUN.sub(_SEP, phrase.strip()).replace("’", "'")
 
 
 def _compile(phrases: Iterable[str], lookbehind: bool) -> re.Pattern[str]:
@@ -69,7 +68,40 @@ def _compile(phrases: Iterable[str], lookbehind: bool) -> re.Pattern[str]:
     pattern = _trie_pattern(trie) or r"(?!x)x"
     # Word boundaries only bind next to ASCII letters/digits. The regex engine is fastest with the check in the
     # pattern for lower-case phrases, and without it (checked in Python) for capitalised and Chinese names.
+    if lookbehind and 0 < len(trie) <= _FEW_FIRST and "" not in trie:
+        # Few first characters: open each branch with its character and check the one before it right after
+        # ("x(?<![A-Za-z0-9].)" is "(?<![A-Za-z0-9])x"), so the engine can skip ahead to those characters in C.
+        alts = [(_SEP_RE if ch == _SEP else re.escape(ch)) + r"(?<![A-Za-z0-9](?s:.))" + _trie_pattern(trie[ch])
+                for ch in sorted(trie)]
+        return re.compile("(?:" + "|".join(alts) + ")")
     return re.compile((r"(?<![A-Za-z0-9])(?:" + pattern + r")") if lookbehind else pattern)
+
+
+_FEW_FIRST = 8
+
+
+# The latest long text and its lower-cased copy, shared by every matcher (they all read the same article, and
+# short look-ups in between - a project name, a company segment - must not evict it).
+_LOWER_CACHE: list[tuple[str, str]] = [("", "")]
+_CACHE_MIN = 256
+
+
+def lower_of(text: str) -> str:
+    """text.lower(), computed once for the article being read."""
+    last = _LOWER_CACHE[0]
+    if last[0] is text:
+        return last[1]
+    lower = text.lower()
+    if len(text) >= _CACHE_MIN:
+        _LOWER_CACHE[0] = (text, lower)
+    return lower
+
+
+_MEMO_MAX = 4096
+
+
+def _order(m: Match) -> tuple[int, int]:
+    return (m.start, m.start - m.end)
 
 
 class PhraseMatcher(Generic[T]):
@@ -97,7 +129,7 @@ class PhraseMatcher(Generic[T]):
         self._re_proper = _compile(self._proper, lookbehind=False)
         self._re_lower = _compile(self._lower, lookbehind=True)
         self._re_lower_i = re.compile(self._re_lower.pattern, re.IGNORECASE)
-        self._last: tuple[str, str] = ("", "")
+        self._memo: dict[int, dict[str, T | None]] = {id(self._proper): {}, id(self._lower): {}}
 
     def __contains__(self, phrase: str) -> bool:
         return normalize_phrase(phrase) in self._payload
@@ -108,34 +140,44 @@ class PhraseMatcher(Generic[T]):
 
     def finditer(self, text: str, start: int = 0, end: int | None = None) -> Iterator[Match[T]]:
         """All non-overlapping longest matches in text[start:end], in text order."""
+        return iter(self.find_all(text, start, end))
+
+    def find_all(self, text: str, start: int = 0, end: int | None = None) -> list[Match[T]]:
+        """The matches of finditer, as a list."""
         end = len(text) if end is None else end
-        last = self._last
-        if last[0] is text:
-            lower = last[1]
-        else:
-            lower = text.lower()
-            self._last = (text, lower)
-        found = list(self._scan(self._re_proper, text, text, start, end, self._proper, _fold))
-        if self._lower:
-            if len(lower) == len(text):
-                found.extend(self._scan(self._re_lower, lower, text, start, end, self._lower, normalize_phrase))
-            else:  # lower-casing changed the length (rare letters): fall back to a case-insensitive scan
-                found.extend(self._scan(self._re_lower_i, text, text, start, end, self._lower, normalize_phrase))
-            found.sort(key=lambda m: (m.start, m.start - m.end))
+        found = self._scan(self._re_proper, text, text, start, end, self._proper, _fold)
+        if not self._lower:
+            return found  # one scan: already in order, without overlaps
+        lower = lower_of(text)
+        if len(lower) == len(text):
+            more = self._scan(self._re_lower, lower, text, start, end, self._lower, normalize_phrase)
+        else:  # lower-casing changed the length (rare letters): fall back to a case-insensitive scan
+            more = self._scan(self._re_lower_i, text, text, start, end, self._lower, normalize_phrase)
+        if not more:
+            return found
+        if not found:
+            return more
+        found.extend(more)
+        found.sort(key=_order)
+        out: list[Match[T]] = []
         last_end = -1
         for m in found:
             if m.start >= last_end:
-                yield m
+                out.append(m)
                 last_end = m.end
+        return out
 
-    @staticmethod
-    def _scan(rx: re.Pattern[str], hay: str, text: str, start: int, end: int, table: dict, keyfn) -> Iterator[Match[T]]:
+    def _scan(self, rx: re.Pattern[str], hay: str, text: str, start: int, end: int, table: dict, keyfn) -> list[Match[T]]:
+        """Matches of one regex, left to right, without overlaps (so in order)."""
+        memo = self._memo[id(table)]  # matched text -> payload (the table's key function, computed once per string)
+        out: list[Match[T]] = []
         pos = start
         n = len(hay)
+        search = rx.search
         while pos < end:
-            m = rx.search(hay, pos, end)
+            m = search(hay, pos, end)
             if m is None:
-                return
+                break
             s, e = m.span()
             if e == s or (s > 0 and hay[s].isascii() and hay[s].isalnum() and hay[s - 1].isascii() and hay[s - 1].isalnum()):
                 pos = s + 1
@@ -147,12 +189,20 @@ class PhraseMatcher(Generic[T]):
                 if e is None:
                     pos = s + 1
                     continue
-            payload = table.get(keyfn(hay[s:e]))
+            frag = hay[s:e]
+            try:
+                payload = memo[frag]
+            except KeyError:
+                payload = table.get(keyfn(frag))
+                if len(memo) >= _MEMO_MAX:
+                    memo.clear()
+                memo[frag] = payload
             if payload is None:
                 pos = s + 1
                 continue
-            yield Match(s, e, text[s:e], payload)
+            out.append(Match(s, e, text[s:e], payload))
             pos = e
+        return out
 
     @staticmethod
     def _shorter(hay: str, s: int, e: int, table: dict, keyfn) -> int | None:

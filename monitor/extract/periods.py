@@ -250,6 +250,48 @@ _BY_TAG: dict[str, list[re.Pattern[str]]] = {}
 for _tag, _rx in _PATTERNS:
     _BY_TAG.setdefault(_tag, []).append(_rx)
 
+# The characters a match can start with (lower-cased when the flag is set; none of these letters has another
+# case-insensitive form), for the forms tried at many word starts around "year" anchors. None: not known.
+_FIRST_CHARS: dict[tuple[str, int], tuple[str, bool]] = {
+    ("ignore", 0): ("ofcvty", True),
+    ("ignore", 1): ("ftocv", True),
+    ("ignore", 2): ("上去同较比相与", False),
+    ("ignore", 3): ("ctva", True),
+    ("en_prev", 0): ("aot", True),
+    ("en_rel", 0): ("tln", True),
+    ("en_yearend", 0): ("abte", True),
+    ("en_yearend", 1): ("y", True),
+}
+_BY_TAG_FIRST: dict[str, list[tuple[re.Pattern[str], str | None, bool]]] = {
+    _tag: [(_rx, *_FIRST_CHARS.get((_tag, _k), (None, False))) for _k, _rx in enumerate(_rxs)] for _tag, _rxs in _BY_TAG.items()
+}
+
+_MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# For each form read in Chinese windows: literals at least one of which every match contains (checked on the
+# lower-cased window when the flag is set). A window without any of them cannot hold a match, so the regex is skipped.
+_ZH_NEEDS: dict[tuple[str, int], tuple[tuple[str, ...], bool]] = {
+    ("ignore", 0): (("year",), True),
+    ("ignore", 1): (("year",), True),
+    ("ignore", 2): (("同期", "较", "比", "与"), False),
+    # (re.IGNORECASE also matches "ſ" for s and "ı", "İ" for i: their lower-cased forms are listed too)
+    ("ignore", 3): (("compared", "than", "versus", "vs", "against", "\u017f", "\u0131", "\u0307"), True),
+    ("date", 0): (_MONTH_ABBR, False),
+    ("date", 1): (("日",), False),
+    ("date", 2): (("日",), False),
+    ("zh_range", 0): (("月",), False),
+    ("zh_ytd", 0): (("个月",), False),
+    ("zh_ytdq", 0): (("季度",), False),
+    ("zh_quarter", 0): (("季度",), False),
+    ("zh_half", 0): (("半年",), False),
+    ("zh_month", 0): (("月",), False),
+    ("zh_year", 0): (("年",), False),
+    ("zh_year", 1): (("全年",), False),
+}
+_ZH_SCAN: list[tuple[str, re.Pattern[str], tuple[str, ...], bool]] = [
+    (_tag, _rx, *_ZH_NEEDS[(_tag, _k)]) for _tag in ("ignore", "date", "zh_range", "zh_ytd", "zh_ytdq", "zh_quarter", "zh_half",
+                                                     "zh_month", "zh_year") for _k, _rx in enumerate(_BY_TAG[_tag])
+]
+
 
 _MONTH_WORDS = frozenset(
     ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
@@ -263,30 +305,63 @@ def _is_letter(ch: str) -> bool:
     return ch.isascii() and ch.isalpha()
 
 
-def _anchors(text: str, start: int, end: int) -> list[tuple[int, str]]:
-    """Positions of anchor words, filtered to whole words so "Market" or "spend" cost nothing later."""
+# All anchor words in one regex (case-sensitive literals: the engine skips to their first letters in C). Where a
+# match may hide another anchor word starting inside it ("H2" in "H2025" hides "20"), the table says where to look,
+# so every occurrence of every word is found, as with one str.find scan per word.
+_WORD_CLASS = {w: cls for cls, words in _ANCHOR_WORDS.items() for w in words}
+_ANCHOR_RE = re.compile("|".join(re.escape(w) for w in sorted(_WORD_CLASS, key=len, reverse=True)))
+_ANCHOR_MAX = max(len(w) for w in _WORD_CLASS)
+_HIDDEN: dict[str, list[tuple[int, str]]] = {}
+for _w in _WORD_CLASS:
+    for _off in range(len(_w)):
+        for _w2 in _WORD_CLASS:
+            if (_off or _w2 != _w) and _w[_off:][:len(_w2)] == _w2[:len(_w) - _off]:
+                _HIDDEN.setdefault(_w, []).append((_off, _w2))
+
+
+def _anchors(text: str, start: int, end: int, spans: list[tuple[int, int]] | None = None) -> list[tuple[int, str]]:
+    """Positions of anchor words, filtered to whole words so "Market" or "spend" cost nothing later.
+
+    With `spans` (sorted, disjoint), only anchors starting inside a span are returned (each scan runs a few
+    characters past its span, so a word starting inside it is found whole).
+    """
     out: list[tuple[int, str]] = []
-    for cls, words in _ANCHOR_WORDS.items():
-        for w in words:
-            i = text.find(w, start, end)
-            while i != -1:
-                j = i + len(w)
-                before = text[i - 1] if i > 0 else " "
-                after = text[j] if j < len(text) else " "
-                if cls == "num":
-                    ok = j + 2 <= end and text[j:j + 2].isdigit() and not before.isdigit() and not text[j + 2:j + 3].isdigit()
-                elif cls == "zh":
-                    ok = True
-                elif cls == "mon":
-                    k = j
-                    while k < len(text) and k - i < 10 and _is_letter(text[k]):
-                        k += 1
-                    ok = not _is_letter(before) and text[i:k] in _MONTH_WORDS
-                else:
-                    ok = not _is_letter(before) and (not _is_letter(after) or after == "s")
-                if ok:
-                    out.append((i, cls))
-                i = text.find(w, j, end)
+    n = len(text)
+    for lo, stop in ([(start, end)] if spans is None else spans):
+        lo = max(lo, start)
+        hi = min(end, stop + _ANCHOR_MAX)
+        if lo >= hi:
+            continue
+        found = []
+        for m in _ANCHOR_RE.finditer(text, lo, hi):
+            i = m.start()
+            w = m.group()
+            found.append((i, w))
+            hidden = _HIDDEN.get(w)
+            if hidden:
+                for off, w2 in hidden:
+                    if text.startswith(w2, i + off, hi):
+                        found.append((i + off, w2))
+        for i, w in found:
+            if i >= stop:
+                continue
+            cls = _WORD_CLASS[w]
+            j = i + len(w)
+            before = text[i - 1] if i > 0 else " "
+            after = text[j] if j < n else " "
+            if cls == "num":
+                ok = j + 2 <= end and text[j:j + 2].isdigit() and not before.isdigit() and not text[j + 2:j + 3].isdigit()
+            elif cls == "zh":
+                ok = True
+            elif cls == "mon":
+                k = j
+                while k < n and k - i < 10 and _is_letter(text[k]):
+                    k += 1
+                ok = not _is_letter(before) and text[i:k] in _MONTH_WORDS
+            else:
+                ok = not _is_letter(before) and (not _is_letter(after) or after == "s")
+            if ok:
+                out.append((i, cls))
     out.sort()
     return out
 
@@ -298,6 +373,17 @@ _TAG_WORDS = {"ignore": 6, "en_prev": 3, "en_rel": 2, "en_yearend": 4, "en_range
 
 
 _YEAR_CUES = ("this", "last", "previous", "prior", "same", " a ", "one", "next", "end")
+
+
+def _has_compare(before: str) -> bool:
+    """Is one of the comparison words ("with", "than", ...) in this short stretch?"""
+    for w in _COMPARE_WORDS:
+        if w in before:
+            return True
+    return False
+
+
+_COMPARE_WORDS = ("with", "than", "versus", "vs", "against")
 
 
 def _num_tag_possible(tag: str, text: str, p: int) -> bool:
@@ -314,26 +400,17 @@ def _num_tag_possible(tag: str, text: str, p: int) -> bool:
     return True
 
 
-def _within(anchors: list[tuple[int, str]], spans: list[tuple[int, int]]) -> list[tuple[int, str]]:
-    out = []
-    k = 0
-    for p, cls in anchors:
-        while k < len(spans) and spans[k][1] <= p:
-            k += 1
-        if k < len(spans) and spans[k][0] <= p:
-            out.append((p, cls))
-    return out
+# A word start: a non-space character at the start of the text or after a space, "(", "," or "-".
+_WORD_START = re.compile(r"(?<![^ \t\n(,\-])\S")
 
 
 def _word_starts(text: str, p: int, floor: int, words: int) -> list[int]:
     """The starts of up to `words` words before p (farthest first), then p itself."""
-    starts = [p]
-    i = p - 1
-    while i >= floor and len(starts) <= words:
-        if not text[i].isspace() and (i == 0 or text[i - 1] in " \t\n(,-"):
-            starts.append(i)
-        i -= 1
-    starts.reverse()
+    if words <= 0:
+        return [p]
+    starts = [m.start() for m in _WORD_START.finditer(text, floor, p)]
+    del starts[:-words]
+    starts.append(p)
     return starts
 
 
@@ -345,9 +422,7 @@ def find_periods(text: str, start: int = 0, end: int | None = None,
     """
     end = len(text) if end is None else end
     found: dict[tuple[int, int, str], PeriodMention] = {}
-    anchors = _anchors(text, start, end)
-    if spans is not None:
-        anchors = _within(anchors, spans)
+    anchors = _anchors(text, start, end, spans)
     zh_windows: list[list[int]] = []
     for p, cls in anchors:
         if cls == "zh":
@@ -361,21 +436,28 @@ def find_periods(text: str, start: int = 0, end: int | None = None,
         if cls == "year":
             # Most "year"s are in "year-on-year"; the forms anchored on "year" need one of these words before it.
             near = text[max(0, p - 32):p].lower()
-            if not any(w in near for w in _YEAR_CUES) and text[p + 4:p + 8] not in ("-end", " end"):
-                continue
+            for w in _YEAR_CUES:
+                if w in near:
+                    break
+            else:
+                if text[p + 4:p + 8] not in ("-end", " end"):
+                    continue
         hi = min(end, p + _LOOKAHEAD)
         if cls == "num":
             starts = [p - 2, p] if text[max(0, p - 2):p] == "FY" else [p]
-            if any(w in text[max(0, p - 16):p] for w in ("with", "than", "versus", "vs", "against")):
+            compared = _has_compare(text[max(0, p - 16):p])
+            if compared:
                 starts = _word_starts(text, p, max(start, p - 24), 3)  # "compared with 2023" is a basis
         else:
             starts = _word_starts(text, p, max(start, p - _LOOKBACK), _WORDS_BACK[cls])
         for tag in _BY_ANCHOR[cls]:
-            if cls == "num" and not _num_tag_possible(tag, text, p):
+            if cls == "num" and not (compared if tag == "ignore" else _num_tag_possible(tag, text, p)):
                 continue
             limit = _TAG_WORDS.get(tag, 6) + 1
-            for rx in _BY_TAG[tag]:
+            for rx, first, fold in _BY_TAG_FIRST[tag]:
                 for s in starts[-limit:]:
+                    if first is not None and (text[s].lower() if fold else text[s]) not in first:
+                        continue  # no match of rx can start with this character
                     m = rx.match(text, s, hi)
                     if m is not None and m.end() > p:
                         mention = _build(tag, m)
@@ -383,12 +465,19 @@ def find_periods(text: str, start: int = 0, end: int | None = None,
                             found[(mention.start, mention.end, mention.kind)] = mention
                         break
     for lo, hi in zh_windows:
-        for tag in _BY_ANCHOR["zh"]:
-            for rx in _BY_TAG[tag]:
-                for m in rx.finditer(text, lo, hi):
-                    mention = _build(tag, m)
-                    if mention is not None:
-                        found[(mention.start, mention.end, mention.kind)] = mention
+        window = text[lo:hi]
+        low = window.lower()
+        for tag, rx, needs, lower in _ZH_SCAN:
+            hay = low if lower else window
+            for w in needs:
+                if w in hay:
+                    break
+            else:
+                continue  # a literal every match of rx contains is missing: it cannot match here
+            for m in rx.finditer(text, lo, hi):
+                mention = _build(tag, m)
+                if mention is not None:
+                    found[(mention.start, mention.end, mention.kind)] = mention
     ordered = sorted(found.values(), key=lambda x: (x.start, -(x.end - x.start)))
     out: list[PeriodMention] = []
     last_end = -1

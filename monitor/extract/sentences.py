@@ -47,12 +47,18 @@ _ABBREV = frozenset(
 )
 # Candidate sentence ends: CJK enders, Latin enders followed by space, or line breaks. Bounded, linear.
 _END = re.compile(r"[。！？!?]+[”\"’')）]?|\.(?=[\s\"”)’]|$)[\"”’)]?|\n")
+# Every _END match starts with one of these characters: a pattern that is one character class lets the
+# regex engine skip to candidates in C.
+_END_CHAR = re.compile(r"[。！？!?.\n](?:(?<=\.)(?=[\s\"”)’]|$)|(?<!\.))")  # a full stop only where _END takes it
+_QUOTE_AFTER = frozenset("\"”)’")  # with whitespace or the end: what may follow a sentence's full stop
+_CLOSER = frozenset("\"”’)")  # one of these after the full stop belongs to the sentence
 _MAX_SENTENCE = 2000  # very long "sentences" are cut so per-sentence work stays bounded
 
 
 def split_sentences(text: str) -> list[Sentence]:
     """Split text into sentences (and paragraphs at line breaks); the first short line is the title."""
     out: list[Sentence] = []
+    append = out.append
     paragraph = 0
     start = 0
     n = len(text)
@@ -60,45 +66,85 @@ def split_sentences(text: str) -> list[Sentence]:
     def emit(s: int, e: int) -> None:
         """Add text[s:e] as a sentence, trimmed, cut into pieces when overlong."""
         seg = text[s:e]
-        stripped = seg.strip()
-        if not stripped:
+        lead = seg.lstrip()
+        if not lead:
             return
-        s += len(seg) - len(seg.lstrip())
-        e = s + len(stripped)
+        s += len(seg) - len(lead)
+        e = s + len(lead.rstrip())
         while e - s > _MAX_SENTENCE:
             cut = _soft_cut(text, s, s + _MAX_SENTENCE)
-            out.append(Sentence(s, cut, paragraph))
+            append(Sentence(s, cut, paragraph))
             s = cut
             while s < e and text[s].isspace():
                 s += 1
         if e > s:
-            out.append(Sentence(s, e, paragraph))
+            append(Sentence(s, e, paragraph))
 
-    for m in _END.finditer(text):
-        tok = m.group()
+    end_match = _END.match
+    pos = 0  # _END.finditer, with the engine skipping to candidate characters in C (same matches)
+    for c in _END_CHAR.finditer(text):
+        j = c.start()
+        if j < pos:
+            continue
+        ch = text[j]
+        # What _END.match(text, j) gives, read directly for a line break or a full stop (most candidates).
+        if ch == "\n":
+            me = j + 1
+            tok = ch
+        elif ch == ".":
+            if j + 1 < n:
+                nx = text[j + 1]
+                if not (nx.isspace() or nx in _QUOTE_AFTER):
+                    continue  # "3.5", "U.S": not an end
+                me = j + 2 if nx in _CLOSER else j + 1
+            else:
+                me = j + 1
+            tok = text[j:me]
+        else:
+            m = end_match(text, j)
+            if m is None:
+                continue
+            me = m.end()
+            tok = m.group()
+        pos = me
         if tok == "\n":
-            emit(start, m.start())
-            start = m.end()
+            seg = text[start:j]
+            lead = seg.lstrip()
+            if lead:  # emit(start, j), inlined for the common case of a sentence that needs no cutting
+                s = j - len(lead)
+                e = s + len(lead.rstrip())
+                if e - s > _MAX_SENTENCE:
+                    emit(s, e)
+                else:
+                    append(Sentence(s, e, paragraph))
+            start = me
             paragraph += 1
             continue
         if tok[0] == ".":
-            j = m.start()
             tail = text[max(0, j - 13):j].rsplit(None, 1)
             word = tail[-1].lstrip("(\"'“‘.") if tail else ""
             if word and word.lower() in _ABBREV:
-                nxt = text[m.end():m.end() + 3].lstrip()
+                nxt = text[me:me + 3].lstrip()
                 # "U.S. dollars", "Aug. 28": an abbreviation ends a sentence only before a capitalised word.
                 if not nxt or not nxt[0].isupper() or word.lower() in ("u.s", "no", "u.k"):
                     continue
             if len(word) == 1 and word.isupper():
                 continue  # initials: "J. Smith"
-            nxt = text[m.end():m.end() + 2].lstrip()
+            nxt = text[me:me + 2].lstrip()
             if j > 0 and text[j - 1].isdigit() and not (nxt and nxt[0].isascii() and nxt[0].isupper()):
                 continue  # list markers "1. ..." and numbers, unless a capitalised sentence follows
             if nxt and (nxt[0].islower() or nxt[0].isdigit()):
                 continue
-        emit(start, m.end())
-        start = m.end()
+        seg = text[start:me]
+        lead = seg.lstrip()
+        if lead:  # emit(start, me), inlined as above
+            s = me - len(lead)
+            e = s + len(lead.rstrip())
+            if e - s > _MAX_SENTENCE:
+                emit(s, e)
+            else:
+                append(Sentence(s, e, paragraph))
+        start = me
     emit(start, n)
     if out:
         first = out[0]

@@ -72,8 +72,9 @@ class Vocabulary:
 
     def is_known(self, metric: str) -> bool:
         """True for a canonical name of the vocabulary (possibly with a modifier: "domestic_crude_output")."""
-        self.names()
-        names = self._names or set()
+        names = self._names
+        if names is None:
+            names = self._names = set(self._phrases.values())
         return metric in names or metric.split("_", 1)[-1] in names
 
     def is_volume(self, metric: str) -> bool:
