@@ -130,12 +130,6 @@ def decide(engine: RuleEngine, session: Session, events: list[Event], now: datet
     return decisions
 
 
-def is_unchanged(session: Session, entry: FeedEntry) -> bool:
-    """True when the entry's article is stored with this content (or arrived under another id)."""
-    known = article_store.find_article(session, uid=entry.entry_id, link=entry.link, content_hash=entry.content_hash)
-    return known is not None and (known.uid != entry.entry_id or known.content_hash == entry.content_hash)
-
-
 def unchanged_entries(session: Session, entries: list[FeedEntry]) -> set[str]:
     """The ids of the entries `is_unchanged` would say yes to, in a few queries for the lot."""
     index = article_store.ArticleIndex(session, [(e.entry_id, e.link, e.content_hash) for e in entries])

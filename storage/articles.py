@@ -43,11 +43,6 @@ def first_feed(session: Session, article_id: int) -> str | None:
     ).first()
 
 
-def articles_since(session: Session, since: datetime) -> list[Article]:
-    """Stored articles first seen at or after `since`, oldest first (for backtests)."""
-    return list(session.exec(select(Article).where(Article.first_seen >= since).order_by(Article.first_seen, Article.id)))
-
-
 def _chunks(values: list, size: int = 500):  # type: ignore[no-untyped-def]
     for i in range(0, len(values), size):
         yield values[i:i + size]

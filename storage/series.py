@@ -15,7 +15,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from storage.models import Article, Observation, ObservationSource, Series
+from storage.models import Observation, ObservationSource, Series
 
 
 @dataclass(frozen=True)
@@ -296,16 +296,3 @@ def list_series(session: Session, metric: str | None = None) -> list[SeriesSumma
         ).first()
         out.append(SeriesSummary(series=series, latest=latest, observations=count))
     return out
-
-
-def history(session: Session, series_id: int) -> list[tuple[Observation, Article | None]]:
-    """The current value of every period of a series, oldest period first, with its article."""
-    rows = session.exec(
-        select(Observation, Article).join(Article, Article.id == Observation.article_id, isouter=True)
-        .where(Observation.series_id == series_id)
-        .order_by(Observation.period_end, Observation.observed_at)
-    ).all()
-    current: dict[tuple[date | None, date | None], tuple[Observation, Article | None]] = {}
-    for obs, art in rows:
-        current[(obs.period_start, obs.period_end)] = (obs, art)
-    return list(current.values())

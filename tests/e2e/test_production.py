@@ -139,8 +139,10 @@ def test_healthz_follows_the_database(tmp_path: Path, http_server: LoopbackHTTP,
         code, body = wait_for(lambda: (r := get(healthz))[0] == 200 and r, what="/healthz to recover")
         assert json.loads(body)["database"] == "ok"
         # and work goes on: a new article after the outage is still alerted
-        http_server.routes["/feed.xml"] = Route(rss(EXPORTS, CONTRACT))
+        # The rule first (and wait until it is in force), then the article it should catch.
         (tmp_path / "alert-rules" / "rules.yaml").write_text("rules:\n" + RULE_EXPORTS + RULE_CONTRACTS)
+        wait_for(lambda: "rules reloaded" in log.read_text(), what="the new rule to load")
+        http_server.routes["/feed.xml"] = Route(rss(EXPORTS, CONTRACT))
         wait_for(lambda: any(b"2.1 billion" in body for p, body in http_server.posts if p == "/hook"),
                  what="an alert after the outage")
     finally:

@@ -132,7 +132,7 @@ def test_choose_charset_uses_header_then_detection():
     assert ZH in decode_html(body, "gbk")
     assert ZH in decode_html(body, None)  # no label at all: statistical detection
     assert decode_html(f"<p>{ZH}</p>".encode("utf-8"), None) == f"<p>{ZH}</p>"
-    assert decode_html(f'<meta http-equiv="Content-Type" content="text/html; charset=big5">臺灣'.encode("big5")).endswith("臺灣")
+    assert decode_html('<meta http-equiv="Content-Type" content="text/html; charset=big5">臺灣'.encode("big5")).endswith("臺灣")
 
 
 # ----------------------------------------------------------------------------- poll delays
