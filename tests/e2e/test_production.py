@@ -15,27 +15,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.storage_choice import create_pg_database, drop_pg_database, storage_url
+from tests.e2e.test_daemon import RULE_CONTRACTS, RULE_EXPORTS
 from tests.support import LoopbackHTTP, Route, free_port, run_cli, start_daemon, wait_for
 
 ITEM = """<item><title>{guid}</title><link>https://news.example.org/{guid}</link><guid>{guid}</guid>
 <pubDate>Fri, 20 Dec 2024 08:00:00 GMT</pubDate><description>{body}</description></item>"""
 EXPORTS = ("exports-nov", "Chinese SOEs saw their exports grow by 3.9 percent to 1.79 trillion yuan between January and November 2024.")
 CONTRACT = ("crrc-deal", "CRRC Corp secured a $2.1 billion contract to supply metro trains to the Roads and Transport Authority of Dubai.")
-
-RULE_EXPORTS = """\
-  - name: exports-any
-    kind: figure
-    match: {metric: exports}
-    trigger: any
-    notify: [hook]
-"""
-RULE_CONTRACTS = """\
-  - name: big-contracts
-    kind: contract
-    trigger: {type: threshold, field: usd_value, gte: 1000000000}
-    notify: [hook]
-"""
-
 
 def rss(*items: tuple[str, str]) -> bytes:
     body = "".join(ITEM.format(guid=g, body=b) for g, b in items)
