@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -132,10 +133,16 @@ class Daemon:
     def run(self) -> None:
         """Run until SIGTERM or SIGINT, then let running jobs finish."""
 
+        stopper: list[threading.Thread] = []
+
         def stop(signum: int, _frame: object) -> None:
             log.info("received %s: stopping after running jobs finish", signal.Signals(signum).name)
-            if self.scheduler.running:
-                self.scheduler.shutdown(wait=True)
+            # Not from the handler itself: it runs on the main thread, possibly inside the
+            # scheduler's job loop, whose jobstore lock is re-entrant; shutting down there clears
+            # the jobs under the loop's feet. Another thread waits for that lock instead.
+            if self.scheduler.running and not stopper:
+                stopper.append(threading.Thread(target=self.scheduler.shutdown, name="shutdown"))
+                stopper[0].start()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
@@ -147,6 +154,8 @@ class Daemon:
         server = self._start_server()
         try:
             self.scheduler.start()  # blocks until shutdown
+            for thread in stopper:
+                thread.join()  # running jobs have finished
         finally:
             if server is not None:
                 server.stop()

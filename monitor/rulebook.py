@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from rules.engine import RuleEngine
@@ -54,7 +54,7 @@ class RuleBook:
             self._engine = engine
             self.rule_names = [r.name for r in result.ruleset.rules]
             self.last_error = None
-            self.last_reload = datetime.now()
+            self.last_reload = datetime.now(timezone.utc)
             self.reloads += 1
 
     @property
