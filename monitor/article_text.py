@@ -10,8 +10,6 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 import charset_normalizer
-import trafilatura
-import trafilatura.meta
 from lxml import etree
 
 if TYPE_CHECKING:
@@ -275,11 +273,15 @@ def _count_extraction() -> None:
         _extractions += 1
         reset = _extractions % RESET_EVERY == 0
     if reset:
+        import trafilatura.meta
+
         trafilatura.meta.reset_caches()
 
 
 def extract_main_text(body: bytes, url: str, header_charset: str | None = None) -> str | None:
     """Main text of an article page with trafilatura, or None if it finds none. Never raises."""
+    import trafilatura  # on first use: feeds with full content never need it (~14 MB)
+
     try:
         html = decode_html(body, header_charset)
         text = trafilatura.extract(html, url=url, include_comments=False, output_format="txt")

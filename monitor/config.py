@@ -81,6 +81,23 @@ class FetchConfig(_Strict):
     user_agent: str = "SOE-Monitor/0.1 (+https://github.com/soe-monitor)"
     workers: int = 8
     per_host: int = 2
+    # Worker processes that parse feeds and extract facts (CPU-bound, so threads share one core):
+    # "auto" is one per spare core, at most 4; 0 keeps everything in the daemon's process.
+    processes: int | Literal["auto"] = Field(default="auto")
+
+    @field_validator("processes")
+    @classmethod
+    def _processes_not_negative(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and not 0 <= v <= 64:
+            raise ValueError('must be "auto" or a number of processes from 0 (none: parse in the daemon) to 64')
+        return v
+
+    def worker_processes(self) -> int:
+        """How many worker processes to run for parsing and extraction."""
+        if self.processes != "auto":
+            return int(self.processes)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return min(4, max(0, cores - 1))
 
 
 class DeliveryConfig(_Strict):

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from monitor.article_text import choose_charset, html_to_text, plain_to_text
 from monitor.entries import content_hash, make_entry_id, normalise_link
-from monitor.fetch import FetchResult
+from monitor.fetched import FetchResult
 
 __all__ = ["FeedEntry", "ParsedFeed", "parse_feed", "entry_from_feedparser", "normalise_link", "html_to_text"]
 

@@ -23,48 +23,21 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import brotli
 import httpcore
 import httpx
-from pydantic import BaseModel, Field
 
 from monitor.config import FetchConfig
+from monitor.fetched import FetchResult
 
 __all__ = ["FetchResult", "Fetcher", "next_poll_delay", "parse_retry_after", "parse_max_age"]
 
 _STEP = 64 * 1024  # decompressed bytes produced per step: bounds memory for bombs
 _DAY = 86400.0
 _ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5"
-
-
-class FetchResult(BaseModel):
-    """The outcome of one fetch; `error` is a human message when status is "error"."""
-
-    status: Literal["ok", "not_modified", "error"]
-    url: str
-    http_status: int | None = None
-    body: bytes | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
-    etag: str | None = None
-    last_modified: str | None = None
-    error: str | None = None
-    retry_after: float | None = None
-    max_age: float | None = None
-    elapsed_ms: float = 0.0
-
-    @property
-    def content_type(self) -> str:
-        """The media type without parameters, lowercase ('' when unknown)."""
-        return self.headers.get("content-type", "").split(";")[0].strip().lower()
-
-    @property
-    def charset(self) -> str | None:
-        """The charset parameter of Content-Type, if any."""
-        match = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", self.headers.get("content-type", ""), re.I)
-        return match.group(1).lower() if match else None
 
 
 class FetchError(Exception):

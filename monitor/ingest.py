@@ -67,8 +67,13 @@ class EntryBatch:
             return False
         return self.articles.has_source(known.id, feed)
 
+    def flush(self) -> None:
+        """Write the pending sources of articles and figures (before the entries' savepoint ends)."""
+        self.articles.flush()
+        self.facts.flush()
+
     def reset(self) -> None:
-        """Forget everything cached (after a rolled-back savepoint)."""
+        """Forget everything cached or pending (after a rollback)."""
         self.articles.reset()
         self.facts.new_article_ids = self.articles.new_ids
         self.facts.reset()
@@ -106,14 +111,19 @@ def _upsert_article(session: Session, feed: FeedConfig, entry: FeedEntry, text: 
 
 def store_facts(session: Session, facts: Facts, article: Article, ref: ArticleRef, now: datetime,
                 batch: FactBatch | None = None) -> list[Event]:
-    """Store an article's facts and return the events for the ones it had not reported before."""
+    """Store an article's facts and return the events for the ones it had not reported before.
+
+    With a `batch` the caller flushes it; without one, the figures' sources are written here.
+    """
+    own = batch is None
     batch = batch or FactBatch(session)
     events: list[Event] = []
     for figure in facts.figures:
         event = store_figure(session, article, ref, figure, now, batch)
         if event is not None:
             events.append(event)
-    batch.flush()  # the figures' sources, in one statement
+    if own:
+        batch.flush()  # the figures' sources, in one statement
     for contract in facts.contracts:
         event = store_contract(session, article, ref, contract, now)
         if event is not None:
@@ -155,10 +165,16 @@ def ingest_entry(
     """Store one entry and everything that follows from it (the caller commits).
 
     `text` and `facts` may be prepared outside the transaction; they are computed here otherwise.
-    `batch` carries what earlier entries of the same poll loaded (see EntryBatch).
+    `batch` carries what earlier entries of the same poll loaded (see EntryBatch); the caller
+    flushes it before the entry's savepoint (or the transaction) ends.
     """
+    if batch is None:
+        batch = EntryBatch(session, feed.name, [entry])
+        outcome = ingest_entry(session, config, extractor, engine, feed, entry, now=now, alerting=alerting,
+                               text=text, facts=facts, batch=batch)
+        batch.flush()
+        return outcome
     text = text if text is not None else entry_text(entry)
-    batch = batch or EntryBatch(session, feed.name, [entry])
     article, status = _upsert_article(session, feed, entry, text, now, batch)
     outcome = EntryOutcome(status=status)
     if status not in ("new", "updated"):

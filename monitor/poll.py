@@ -1,7 +1,8 @@
 """Poll one feed: fetch, parse, ingest its entries, record feed health.
 
-Network and extraction run first; then every entry is stored in one transaction, each in its own
-savepoint, so a bad entry rolls back alone. Validators (ETag, Last-Modified) are saved only after
+Network first, then parsing and extraction (in worker processes when configured); then every
+entry is stored in one transaction (see `_ingest_all`: a bad entry is retried alone and only it
+is lost). Validators (ETag, Last-Modified) are saved only after
 that transaction commits, so a crash mid-poll means the next poll fetches the same entries again,
 and re-processing them is a no-op.
 """
@@ -12,13 +13,17 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlmodel import Session
+
 from monitor.article_text import fetch_full_text
 from monitor.config import FeedConfig
-from monitor.feeds import FeedEntry, parse_feed
+from monitor.feeds import FeedEntry
 from monitor.fetch import next_poll_delay
 from monitor.extract.models import Facts
-from monitor.ingest import EntryBatch, entry_text, ingest_entry, prepare_facts, unchanged_entries
+from monitor.ingest import EntryBatch, EntryOutcome, entry_text, ingest_entry, unchanged_entries
 from monitor.runtime import Runtime
+from monitor.workers import ExtractFailure, ExtractJob
+from rules.engine import RuleEngine
 from storage import feeds as feed_store
 from storage.db import session_scope
 from storage.models import as_utc, utcnow
@@ -113,7 +118,7 @@ def _poll(rt: Runtime, feed: FeedConfig, now: datetime, force: bool) -> PollRepo
             feed_store.record_success(state, now=now, etag=etag, last_modified=last_modified, new_entries=0,
                                       next_poll_after=_not_before(feed, now, _delay(feed, 0, max_age=result.max_age)))
         return PollReport(feed=feed.name, status="not_modified")
-    parsed = parse_feed(result, feed.name)
+    parsed = rt.cpu.parse(result, feed.name)
     if parsed.error and not parsed.entries:
         return _record_error(rt, feed, f"{feed.url}: {parsed.error}", now)
     first_poll_mode = feed.first_poll or rt.config.alerts.first_poll
@@ -140,27 +145,65 @@ def _prepare(rt: Runtime, feed: FeedConfig, entries: list[FeedEntry], now: datet
     """Network and extraction for new or changed entries, before any write transaction opens."""
     with session_scope(rt.db) as session:
         unchanged = unchanged_entries(session, entries)  # a few queries for the whole feed
-    prepared: list[_Prepared] = []
-    for entry in entries:
+    texts: dict[int, str] = {}
+    for i, entry in enumerate(entries):
         if entry.entry_id in unchanged:
-            prepared.append(_Prepared(entry, None, None))
             continue
         try:
-            text = entry_text(entry, _full_text_for(rt, feed, entry))
-            prepared.append(_Prepared(entry, text, prepare_facts(rt.extractor, entry, text, entry.lang or feed.lang, now)))
+            texts[i] = entry_text(entry, _full_text_for(rt, feed, entry))
         except Exception:  # one bad entry must not stop the feed
             report.entry_errors += 1
             log.exception("feed %s: entry %s could not be read", feed.name, entry.link or entry.entry_id)
+    jobs = [ExtractJob(text, (as_utc(entries[i].published) or now).date(), entries[i].lang or feed.lang)
+            for i, text in texts.items()]
+    facts = dict(zip(texts, rt.cpu.extract(jobs)))  # all of the feed's entries in one worker call
+    prepared: list[_Prepared] = []
+    for i, entry in enumerate(entries):
+        if entry.entry_id in unchanged:
+            prepared.append(_Prepared(entry, None, None))
+            continue
+        found = facts.get(i)
+        if isinstance(found, ExtractFailure):
+            report.entry_errors += 1
+            log.error("feed %s: entry %s could not be read:\n%s", feed.name, entry.link or entry.entry_id, found.error)
+        elif found is not None:
+            prepared.append(_Prepared(entry, texts[i], found))
     return prepared
 
 
 def _ingest_all(rt: Runtime, feed: FeedConfig, entries: list[FeedEntry], now: datetime, *, alerting: bool) -> PollReport:
-    """Store every entry in one transaction, each in a savepoint so a bad one rolls back alone."""
+    """Store every entry in one transaction.
+
+    The entries are first stored together without savepoints (the common case, and the fast one).
+    If one fails, that transaction rolls back and they are stored again, each in a savepoint of
+    its own, so only the bad entry is lost (and logged).
+    """
     report = PollReport(feed=feed.name, status="ok", entries=len(entries), baseline=not alerting)
     # Oldest first, so baselines build up in publication order.
     ordered = sorted(entries, key=lambda e: as_utc(e.published) or now)
     prepared = _prepare(rt, feed, ordered, now, report)
+    try:
+        outcomes = _store(rt, feed, prepared, now, alerting, isolate=False)
+    except Exception as exc:  # noqa: BLE001 - retried entry by entry, which logs the culprit
+        log.debug("feed %s: storing the entries together failed (%r); storing them one by one", feed.name, exc)
+        outcomes = _store(rt, feed, prepared, now, alerting, isolate=True)
+    for outcome in outcomes:
+        if outcome is None:
+            report.entry_errors += 1
+            continue
+        report.new_articles += outcome.status == "new"
+        report.figures += outcome.figures
+        report.contracts += outcome.contracts
+        report.alerts += outcome.alerts
+    return report
+
+
+def _store(rt: Runtime, feed: FeedConfig, prepared: list[_Prepared], now: datetime, alerting: bool, *,
+           isolate: bool) -> list[EntryOutcome | None]:
+    """Store the prepared entries in one transaction; with `isolate`, each in a savepoint so that a bad
+    one rolls back alone (its outcome is None). Without it, any failure raises and nothing is stored."""
     engine = rt.rulebook.engine
+    outcomes: list[EntryOutcome | None] = []
     with session_scope(rt.db) as session:
         # One unit of work for the poll: the articles, series and rows the entries need, loaded in
         # bulk up front and kept current as entries are stored (instead of queries per entry and figure).
@@ -169,17 +212,22 @@ def _ingest_all(rt: Runtime, feed: FeedConfig, entries: list[FeedEntry], now: da
         for item in prepared:
             if item.facts is None and batch.settled(item.entry, feed.name):
                 continue  # stored as is and carried by this feed already: ingest_entry would do nothing
+            if not isolate:
+                outcomes.append(_store_one(rt, engine, session, feed, item, now, alerting, batch))
+                continue
             try:
                 with session.begin_nested():
-                    outcome = ingest_entry(session, rt.config, rt.extractor, engine, feed, item.entry, now=now,
-                                           alerting=alerting, text=item.text, facts=item.facts, batch=batch)
+                    outcomes.append(_store_one(rt, engine, session, feed, item, now, alerting, batch))
+                    batch.flush()
             except Exception:  # one bad entry must not stop the feed
                 batch.reset()  # its savepoint rolled back: nothing cached may outlive it
-                report.entry_errors += 1
+                outcomes.append(None)
                 log.exception("feed %s: entry %s could not be stored", feed.name, item.entry.link or item.entry.entry_id)
-                continue
-            report.new_articles += outcome.status == "new"
-            report.figures += outcome.figures
-            report.contracts += outcome.contracts
-            report.alerts += outcome.alerts
-    return report
+        batch.flush()
+    return outcomes
+
+
+def _store_one(rt: Runtime, engine: RuleEngine, session: Session, feed: FeedConfig, item: _Prepared, now: datetime,
+               alerting: bool, batch: EntryBatch) -> EntryOutcome:
+    return ingest_entry(session, rt.config, rt.extractor, engine, feed, item.entry, now=now, alerting=alerting,
+                        text=item.text, facts=item.facts, batch=batch)

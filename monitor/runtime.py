@@ -11,10 +11,10 @@ import os
 import socket
 import uuid
 from functools import cached_property
-from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from monitor import workers
 from monitor.config import Config
 from monitor.extract import Extractor
 from monitor.fetch import Fetcher
@@ -47,11 +47,7 @@ def is_dead_local_owner(owner: str) -> bool:
 
 def build_extractor(config: Config) -> Extractor:
     """The extractor with the shipped data plus the user's vocabulary, gazetteer and FX rates."""
-    return Extractor(
-        vocabulary_files=[Path(p) for p in config.extract.vocabulary],
-        gazetteer_files=[Path(p) for p in config.extract.gazetteer],
-        fx_to_usd=config.extract.fx_to_usd or None,
-    )
+    return workers.build_extractor(config.extract)
 
 
 class Runtime:
@@ -83,6 +79,11 @@ class Runtime:
         return Fetcher(self.config.fetch)
 
     @cached_property
+    def cpu(self) -> workers.CpuPool:
+        """Feed parsing and extraction, in worker processes when `[fetch] processes` asks for them."""
+        return workers.CpuPool(self.config.fetch.worker_processes(), self.config.extract, lambda: self.extractor)
+
+    @cached_property
     def rulebook(self) -> RuleBook:
         """The rules in force (call .load() before use)."""
         return RuleBook(self.config.rules.paths, self.config.channels.keys(),
@@ -104,7 +105,9 @@ class Runtime:
             log.info("released %d feed lease(s) and %d send(s) held by stopped processes", feeds, sends)
 
     def close(self) -> None:
-        """Release connections."""
+        """Stop the worker processes and release connections."""
+        if "cpu" in self.__dict__:
+            self.cpu.close()
         if "fetcher" in self.__dict__:
             self.fetcher.close()
         self.db.dispose()

@@ -9,14 +9,24 @@ null) counts as false.
 from __future__ import annotations
 
 import logging
+from functools import cache
 from typing import Any
-
-import celpy
-from celpy import celtypes
 
 log = logging.getLogger(__name__)
 
-_ENV = celpy.Environment()
+
+@cache
+def _env() -> Any:
+    """cel-python's environment, imported on first use: only rules with `where` need it (~8 MB)."""
+    import celpy
+
+    return celpy.Environment()
+
+
+def _is_bool(value: Any) -> bool:
+    from celpy import celtypes
+
+    return isinstance(value, celtypes.BoolType)
 
 
 class ExpressionError(ValueError):
@@ -43,8 +53,8 @@ class WhereExpr:
         if not source.strip():
             raise ExpressionError("empty expression")
         try:
-            ast = _ENV.compile(source)
-            self._program = _ENV.program(ast)
+            env = _env()
+            self._program = env.program(env.compile(source))
         except Exception as exc:  # celpy raises CELParseError, and lark errors for odd input
             raise ExpressionError(f"does not compile: {' '.join(str(exc).split())}") from None
 
@@ -65,16 +75,18 @@ class WhereExpr:
         except ExpressionError as exc:
             log.debug("where %r failed: %s", self.source, exc)
             return False
-        return isinstance(result, celtypes.BoolType) and bool(result)
+        return _is_bool(result) and bool(result)
 
     def check(self, activation: dict[str, Any]) -> None:
         """Load-time check against a fully populated sample event: unknown names and non-boolean
         results are errors (typos would otherwise silently never match)."""
         result = self.evaluate(activation)
-        if not isinstance(result, celtypes.BoolType):
+        if not _is_bool(result):
             raise ExpressionError(f"must be true or false, but gives a {type(result).__name__.replace('Type', '').lower()}")
 
 
 def activation(fields: dict[str, Any]) -> dict[str, Any]:
     """CEL variables from JSON-like data (the event's model_dump(mode="json") plus extras)."""
+    import celpy
+
     return {name: celpy.json_to_cel(value) for name, value in fields.items()}

@@ -70,8 +70,10 @@ class ArticleIndex:
     """Every stored article one batch of entries may be, loaded in a few queries; `find` answers as
     `find_article` does (uid first, then the lowest id with the same content hash or link).
 
-    Articles inserted or re-hashed through the index are kept up to date. After a rolled-back
-    savepoint call `reset`: the index reloads from the database on next use.
+    Articles inserted or re-hashed through the index are kept up to date. Sources of the batch's
+    feed wait for `flush` (one executemany); only the index reads them before then. After a
+    rolled-back savepoint call `reset`: pending sources are dropped and the index reloads from the
+    database on next use.
     """
 
     def __init__(self, session: Session, keys: Iterable[tuple[str, str | None, str]], feed: str | None = None) -> None:
@@ -82,11 +84,19 @@ class ArticleIndex:
         self._hashes = {k[2] for k in keys}
         self._loaded = False
         self.new_ids: set[int] = set()
+        self._pending: list[dict] = []
 
     def reset(self) -> None:
         """Forget everything (after a rollback); reload on next use."""
         self._loaded = False
         self.new_ids = set()
+        self._pending = []
+
+    def flush(self) -> None:
+        """Insert the pending sources (call before the savepoint of the entries ends)."""
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self._session.connection().execute(_INSERT_SOURCE, pending)
 
     def _index(self, row: KnownArticle) -> None:
         self._by_id[row.id] = row
@@ -157,12 +167,11 @@ class ArticleIndex:
         return feed == self._feed and self._loaded and article_id in self._sourced
 
     def add_source(self, article_id: int, feed: str, entry_id: str, now: datetime) -> bool:
-        """Like `add_source`, answered from the index for the batch's feed: one INSERT at most."""
+        """Like `add_source`, answered from the index for the batch's feed (the insert waits for `flush`)."""
         if feed != self._feed or not self._loaded or (article_id not in self._by_id):
             return add_source(self._session, article_id, feed, entry_id, now)
         if article_id in self._sourced:
             return False
-        self._session.connection().execute(_INSERT_SOURCE, dict(
-            article_id=article_id, feed=feed, entry_id=entry_id, seen_at=now))
+        self._pending.append(dict(article_id=article_id, feed=feed, entry_id=entry_id, seen_at=now))
         self._sourced.add(article_id)
         return True

@@ -130,7 +130,11 @@ class SeriesRows:
 
 # Plain INSERTs with bound parameters: one compiled statement each, reused for every row.
 _INSERT_SERIES = Series.__table__.insert()
-_INSERT_OBSERVATION = Observation.__table__.insert()
+# Observations wait for `flush` and go in one statement; RETURNING gives their ids in order.
+_INSERT_OBSERVATION_IDS = Observation.__table__.insert().returning(Observation.__table__.c.id,
+                                                                   sort_by_parameter_order=True)
+# Ids for rows not inserted yet: above any real id, growing in insertion order like real ones.
+_PROVISIONAL_ID = 1 << 60
 _INSERT_SOURCE = ObservationSource.__table__.insert()
 
 
@@ -138,9 +142,10 @@ class SeriesCache:
     """The series a batch of figures touches, their rows and their sources, loaded in bulk and kept
     up to date as the batch stores observations: a unit of work for one poll's transaction.
 
-    Series and observations are inserted at once (plain INSERTs); sources wait for `flush`, one
-    executemany for all the figures of an article. After a rolled-back savepoint call `reset`:
-    pending sources are dropped and everything reloads from the database on next use.
+    Series are inserted at once; observations and sources wait for `flush` (one statement each for
+    all the figures stored since the last flush), so rows not flushed yet carry provisional ids.
+    After a rolled-back savepoint call `reset`: pending writes are dropped and everything reloads
+    from the database on next use.
     """
 
     def __init__(self, session: Session) -> None:
@@ -157,13 +162,33 @@ class SeriesCache:
         # Sources not inserted yet (one executemany in `flush`). Every observation with a pending
         # source has its times cached, so no read of observation_source can miss one.
         self._pending: list[dict] = []
+        # Observations not inserted yet, with provisional ids (see `flush`).
+        self._new_rows: list[tuple[ObservationRow, dict]] = []
+        self._next_id = _PROVISIONAL_ID
         self._primed = False
 
     def flush(self) -> None:
-        """Insert the pending sources (call before the savepoint of the figures ends)."""
+        """Insert the pending observations, then their and other pending sources (call before the
+        savepoint of the figures ends)."""
+        conn = self._session.connection()
+        if self._new_rows:
+            rows, self._new_rows = self._new_rows, []
+            ids = conn.execute(_INSERT_OBSERVATION_IDS, [values for _, values in rows]).scalars().all()
+            real = {row.id: new_id for (row, _), new_id in zip(rows, ids, strict=True)}
+            self._renumber([row for row, _ in rows], real)
         if self._pending:
             pending, self._pending = self._pending, []
-            self._session.connection().execute(_INSERT_SOURCE, pending)
+            conn.execute(_INSERT_SOURCE, pending)
+
+    def _renumber(self, rows: list[ObservationRow], real: dict[int, int]) -> None:
+        """Give the rows stored by `flush` their database ids in every cache (the order is kept:
+        provisional ids are larger than any stored id, and both grow in insertion order)."""
+        for row in rows:
+            row.id = real[row.id]
+        self._times = {real.get(k, k): v for k, v in self._times.items()}
+        self._sourced = {(real.get(o, o), a) for o, a in self._sourced}
+        for source in self._pending:
+            source["observation_id"] = real.get(source["observation_id"], source["observation_id"])
 
     def prime(self, keys: Iterable[str]) -> None:
         """Load these series and all their rows on first use (two queries for the lot)."""
@@ -206,19 +231,19 @@ class SeriesCache:
         return rows
 
     def add_observation(self, values: dict, source_quote: str, now: datetime) -> ObservationRow:
-        """Store a new observation (its first source is inserted by `flush`); keep it in its series' rows."""
-        obs_id = self._session.connection().execute(_INSERT_OBSERVATION, values).inserted_primary_key[0]
-        self._pending.append(dict(observation_id=obs_id, article_id=values["article_id"], quote=source_quote,
-                                  seen_at=now))
+        """Keep a new observation in its series' rows; it and its first source are inserted by `flush`."""
+        self._next_id += 1
         row = ObservationRow(
-            id=obs_id, series_id=values["series_id"], period_start=values["period_start"],
+            id=self._next_id, series_id=values["series_id"], period_start=values["period_start"],
             period_end=values["period_end"], period_label=values["period_label"], value=values["value"],
             value_key=values["value_key"], change_pct=values["change_pct"], quote=values["quote"],
             article_id=values["article_id"], observed_at=values["observed_at"],
         )
+        self._new_rows.append((row, values))
+        self._pending.append(dict(observation_id=row.id, article_id=row.article_id, quote=source_quote, seen_at=now))
         self.rows(row.series_id).add(row)
-        self._times[obs_id] = [now]  # a row just created has exactly this one source
-        self._sourced.add((obs_id, row.article_id))
+        self._times[row.id] = [now]  # a row just created has exactly this one source
+        self._sourced.add((row.id, row.article_id))
         return row
 
     def add_source(self, observation_id: int, article_id: int, quote: str, now: datetime, *, new_article: bool) -> bool:
@@ -229,7 +254,7 @@ class SeriesCache:
         """
         if (observation_id, article_id) in self._sourced:
             return False
-        if not new_article and self._session.execute(
+        if not new_article and observation_id < _PROVISIONAL_ID and self._session.execute(
             sa_select(ObservationSource.id).where(ObservationSource.observation_id == observation_id,
                                                   ObservationSource.article_id == article_id)
         ).first() is not None:

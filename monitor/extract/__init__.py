@@ -193,7 +193,8 @@ class Extractor:
                 figures.extend(self._figures.build(norm, sd, ctx, taken, totals))
             self._carry(sd, ctx, year)
         contracts.extend(finder.flush())
-        return Facts(figures=dedupe(figures, title_span), contracts=dedupe_contracts(contracts, title_span))
+        # Both lists hold finished models already: model_construct skips re-validating every item.
+        return Facts.model_construct(figures=dedupe(figures, title_span), contracts=dedupe_contracts(contracts, title_span))
 
     @staticmethod
     def _carry(sd: SentenceData, ctx: ArticleContext, year: int | None) -> None:

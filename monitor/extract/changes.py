@@ -83,11 +83,34 @@ class Change:
 _CHANGES = {(sign, basis): Change(sign, basis) for sign in (1, -1) for basis in ("yoy", "qoq", "mom", "unspecified")}
 
 
+# (window, offsets of the percentage in it) -> find_change's answer: it reads nothing outside that window, and the
+# same phrasings ("rose 3.9 percent year-on-year") recur. Change values are immutable and shared.
+_SEEN: dict[tuple[str, int, int], Change | None] = {}
+_SEEN_MAX = 4096
+
+
 def find_change(text: str, pct_start: int, pct_end: int, floor: int, ceiling: int) -> Change | None:
     """Is the percentage at [pct_start, pct_end) a rate of change? Look for a change verb just before or a noun just after.
 
     floor/ceiling bound the clause (the sentence, or the end of the previous amount), keeping the look constant-time.
     """
+    lo = max(floor, pct_start - 48)
+    hi = min(ceiling, pct_end + 40)
+    if not lo <= pct_start < pct_end <= hi:
+        return _find_change(text, pct_start, pct_end, floor, ceiling)  # odd bounds: not memoised
+    key = (text[lo:hi], pct_start - lo, pct_end - lo)
+    try:
+        return _SEEN[key]
+    except KeyError:
+        pass
+    change = _find_change(text, pct_start, pct_end, floor, ceiling)
+    if len(_SEEN) >= _SEEN_MAX:
+        _SEEN.clear()
+    _SEEN[key] = change
+    return change
+
+
+def _find_change(text: str, pct_start: int, pct_end: int, floor: int, ceiling: int) -> Change | None:
     before = text[max(floor, pct_start - 48):pct_start]
     sign = _sign_before(before)
     if sign is None:

@@ -27,6 +27,8 @@ _ZH_ORG = re.compile(r"[\u4e00-\u9fff]{2,30}(?:集团)?(?:股份有限公司|有
 _ZH_CUT = re.compile(r".*(?:与|同|和|及|由|向|对|为|了|的|在|将|共|、|子公司|所属|下属|其中|方面|分别|签署|签订|公司(?=[\u4e00-\u9fff]{2,}(?:股份有限公司|有限责任公司|有限公司|集团)$))")
 
 
+_MEMO_MAX = 4096  # bound on memoised look-ups
+
 _NATIONAL = re.compile(r"^(?:China's|Chinese|the)\s+", re.IGNORECASE)
 
 
@@ -48,6 +50,8 @@ class Gazetteer:
         for path in [DATA_DIR / "entities.yaml", *files]:
             self._load(Path(path))
         self._matcher: PhraseMatcher[tuple[str, EntityKind]] = PhraseMatcher(self._alias.items())
+        # name -> lookup(name): the same organisation names recur in every article of a feed (values are immutable).
+        self._lookups: dict[str, tuple[str, EntityKind] | None] = {}
 
     def _load(self, path: Path) -> None:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -72,6 +76,17 @@ class Gazetteer:
 
     def lookup(self, name: str) -> tuple[str, EntityKind] | None:
         """(canonical name, kind) of a known alias, else None; legal-form endings are tried off ("PetroChina Co Ltd")."""
+        try:
+            return self._lookups[name]
+        except KeyError:
+            pass
+        hit = self._lookup(name)
+        if len(self._lookups) >= _MEMO_MAX:
+            self._lookups.clear()
+        self._lookups[name] = hit
+        return hit
+
+    def _lookup(self, name: str) -> tuple[str, EntityKind] | None:
         name = name.strip()
         hit = self._matcher.get(name)
         while hit is None:

@@ -146,7 +146,30 @@ def _year(groups: dict[str, str | None], *names: str) -> int | None:
     return None
 
 
+# (tag, id of the regex, matched text, groups) -> the mention's fields after its span (or None): a mention depends
+# on nothing else, and the same few period phrases recur in every article.
+_BUILT: dict[tuple, tuple | None] = {}
+_BUILT_MAX = 4096
+
+
 def _build(tag: str, m: re.Match[str]) -> PeriodMention | None:
+    """The mention a match of one form's regex stands for (None when it is not a period), memoised."""
+    key = (tag, id(m.re), m.group(), m.groups())  # id: hashing a Pattern hashes its whole compiled code
+    try:
+        fields = _BUILT[key]
+    except KeyError:
+        mention = _build_new(tag, m)
+        fields = None if mention is None else tuple(mention[2:])
+        if len(_BUILT) >= _BUILT_MAX:
+            _BUILT.clear()
+        _BUILT[key] = fields
+    if fields is None:
+        return None
+    s, e = m.span()
+    return PeriodMention(s, e, *fields)
+
+
+def _build_new(tag: str, m: re.Match[str]) -> PeriodMention | None:
     g = m.groupdict()
     s, e = m.span()
     y = _year(g, "y", "ty")
@@ -250,8 +273,9 @@ _BY_TAG: dict[str, list[re.Pattern[str]]] = {}
 for _tag, _rx in _PATTERNS:
     _BY_TAG.setdefault(_tag, []).append(_rx)
 
-# The characters a match can start with (lower-cased when the flag is set; none of these letters has another
-# case-insensitive form), for the forms tried at many word starts around "year" anchors. None: not known.
+# The characters a match can start with (lower-cased when the flag is set; "ſ" is listed where re.IGNORECASE lets
+# it match s; no other letter here has another case-insensitive form), for the forms tried at word starts before
+# an anchor. None: not known.
 _FIRST_CHARS: dict[tuple[str, int], tuple[str, bool]] = {
     ("ignore", 0): ("ofcvty", True),
     ("ignore", 1): ("ftocv", True),
@@ -261,6 +285,22 @@ _FIRST_CHARS: dict[tuple[str, int], tuple[str, bool]] = {
     ("en_rel", 0): ("tln", True),
     ("en_yearend", 0): ("abte", True),
     ("en_yearend", 1): ("y", True),
+    ("date", 0): ("JFMASOND", False),
+    ("date", 1): ("截到12", False),
+    ("date", 2): ("0123456789十一二三四五六七八九", False),
+    ("en_range", 0): ("bfjmasond", True),  # between/from (any case), or a capitalised month
+    ("en_month", 0): ("JFMASOND", False),
+    ("en_monthend", 0): ("abte", True),
+    ("en_ytd", 0): ("tf", True),
+    ("en_ytdq", 0): ("tf", True),
+    ("en_half", 0): ("tfs\u017f", True),
+    ("en_quarter", 0): ("tfs\u017f1234", True),
+    ("en_halfcode", 0): ("H12", False),
+    ("en_halfcode", 1): ("12", False),
+    ("en_qcode", 0): ("Q", False),
+    ("en_qcode", 1): ("12", False),
+    ("en_monthcode", 0): ("12", False),
+    ("en_year", 0): ("f12", True),  # fiscal (any case), FY, or the year
 }
 _BY_TAG_FIRST: dict[str, list[tuple[re.Pattern[str], str | None, bool]]] = {
     _tag: [(_rx, *_FIRST_CHARS.get((_tag, _k), (None, False))) for _k, _rx in enumerate(_rxs)] for _tag, _rxs in _BY_TAG.items()
@@ -303,6 +343,9 @@ _WORDS_BACK = {"mon": 4, "half": 2, "qtr": 3, "months": 3, "year": 5, "end": 3, 
 
 def _is_letter(ch: str) -> bool:
     return ch.isascii() and ch.isalpha()
+
+
+_ASCII_LETTERS = re.compile(r"[A-Za-z]*")
 
 
 # All anchor words in one regex (case-sensitive literals: the engine skips to their first letters in C). Where a
@@ -354,9 +397,7 @@ def _anchors(text: str, start: int, end: int, spans: list[tuple[int, int]] | Non
             elif cls == "zh":
                 ok = True
             elif cls == "mon":
-                k = j
-                while k < n and k - i < 10 and _is_letter(text[k]):
-                    k += 1
+                k = _ASCII_LETTERS.match(text, j, i + 10).end()  # the whole word (at most 10 letters)
                 ok = not _is_letter(before) and text[i:k] in _MONTH_WORDS
             else:
                 ok = not _is_letter(before) and (not _is_letter(after) or after == "s")

@@ -206,8 +206,10 @@ def test_full_text_cache_is_a_bounded_lru():
 
 
 def test_trafilatura_caches_are_reset_periodically(monkeypatch):
+    import trafilatura.meta
+
     calls = []
-    monkeypatch.setattr(article_text.trafilatura.meta, "reset_caches", lambda: calls.append(1))
+    monkeypatch.setattr(trafilatura.meta, "reset_caches", lambda: calls.append(1))
     monkeypatch.setattr(article_text, "_extractions", 0)
     for _ in range(article_text.RESET_EVERY * 2):
         article_text._count_extraction()

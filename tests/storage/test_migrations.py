@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import Session, SQLModel, select, text
@@ -42,3 +44,25 @@ def test_upgrade_twice_is_a_no_op(database_url: str) -> None:
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+def test_head_revision_constant_matches_alembic_head() -> None:
+    # upgrade() skips alembic when the stored revision equals HEAD_REVISION: it must be the head.
+    from storage.migrate import HEAD_REVISION
+
+    assert HEAD_REVISION == head_revision()
+
+
+def test_starting_on_an_up_to_date_database_does_not_load_alembic(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    code = ("import sys; from storage.db import make_engine; from storage.migrate import upgrade; "
+            f"e = make_engine({url!r}); upgrade(e); print('alembic' in sys.modules)")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert out.stdout.strip() == "False"
