@@ -30,6 +30,7 @@ from monitor.workers import ExtractJob  # noqa: E402
 FEEDS = int(os.environ.get("BENCH_FEEDS", "1000"))
 ENTRIES = 20
 WORKERS = 16
+PROCESSES = os.environ.get("BENCH_PROCESSES", "auto")  # [fetch] processes: "auto", or a number
 
 # Each feed reports on its own company, each entry on its own period, as real news does.
 SENTENCES = [
@@ -120,7 +121,8 @@ def build_runtime(tmp: Path, port: int):  # type: ignore[no-untyped-def]
     feeds = "".join(f'[[feeds]]\nname = "f{i}"\nurl = "http://127.0.0.1:{port}/feed/{i}.xml"\n' for i in range(FEEDS))
     (tmp / "config.toml").write_text(
         f'[storage]\nurl = "sqlite:///bench.db"\n[rules]\npaths = ["rules"]\n[channels]\nconsole = "console://"\n'
-        f'[logging]\nlevel = "WARNING"\n[fetch]\nper_host = {WORKERS}\nworkers = {WORKERS}\n{feeds}')
+        f'[logging]\nlevel = "WARNING"\n[fetch]\nper_host = {WORKERS}\nworkers = {WORKERS}\n'
+        f'processes = {PROCESSES if PROCESSES.isdigit() else repr(PROCESSES)}\n{feeds}'.replace("'", '"'))
     return Runtime.build(load_config(tmp / "config.toml"))
 
 
