@@ -2,9 +2,9 @@
 
 Network first, then parsing and extraction (in worker processes when configured); then every
 entry is stored in one transaction (see `_ingest_all`: a bad entry is retried alone and only it
-is lost). Validators (ETag, Last-Modified) are saved only after
-that transaction commits, so a crash mid-poll means the next poll fetches the same entries again,
-and re-processing them is a no-op.
+is lost). Validators (ETag, Last-Modified) are saved only after that transaction commits, so a
+crash mid-poll means the next poll fetches the same entries again, and re-processing them is a
+no-op.
 """
 
 from __future__ import annotations
