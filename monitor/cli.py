@@ -146,7 +146,7 @@ def extract(
 ) -> None:
     """Print the figures and contracts in one article."""
     from monitor.extract import format_table
-    from monitor.runtime import build_extractor
+    from monitor.workers import build_extractor
 
     config = _config_or_default(ctx)
     try:
@@ -156,7 +156,7 @@ def extract(
     if lang not in (None, "en", "zh"):
         raise fail(f"--lang {lang!r}: use en or zh")
     text, _ = _read_source(source, config)
-    extractor = build_extractor(config)
+    extractor = build_extractor(config.extract)
     facts = extractor.extract(text, published=pub, lang=lang)
     if as_json:
         typer.echo(json.dumps(facts.model_dump(mode="json"), ensure_ascii=False, indent=2))
@@ -177,11 +177,11 @@ def rules_check(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="rule files or folders (default: [rules] paths)")] = None,
 ) -> None:
     """Validate rule files; exit 1 with file:line:col errors."""
-    from monitor.runtime import build_extractor
+    from monitor.workers import build_extractor
     from rules.loader import load_rules
 
     config = get_config(ctx)
-    extractor = build_extractor(config)
+    extractor = build_extractor(config.extract)
     targets = [str(p) for p in paths] if paths else config.rules.paths
     result = load_rules(targets, set(config.channels), extractor.known_metrics(), extractor.known_entities())
     for warning in result.warnings:
@@ -203,13 +203,13 @@ def rules_test(
 ) -> None:
     """Run rule unit tests (*.test.yaml): articles or facts in, expected alerts out. Exit 1 on failure."""
     from monitor.ruletest import find_test_files, run_file, write_junit
-    from monitor.runtime import build_extractor
+    from monitor.workers import build_extractor
 
     config = get_config(ctx)
     files = find_test_files(list(paths) if paths else [Path(p) for p in config.rules.paths], explicit=bool(paths))
     if not files:
         raise fail("no rule test files (*.test.yaml) found", 1)
-    extractor = build_extractor(config)
+    extractor = build_extractor(config.extract)
     results = [r for f in files for r in run_file(f, config, extractor)]
     for r in results:
         typer.echo(f"{'PASS' if r.ok else 'FAIL'}  {r.file}: {r.name}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session
 
@@ -37,6 +37,11 @@ class EntryOutcome:
     events: list[Event] = field(default_factory=list)
 
 
+def published_day(entry: FeedEntry, now: datetime) -> date:
+    """The day an entry was published (today when the feed does not say): relative dates resolve against it."""
+    return (as_utc(entry.published) or now).date()
+
+
 def entry_text(entry: FeedEntry, full_text: str | None = None) -> str:
     """The text the extractor reads: the title (often a headline figure), then the body."""
     body = full_text or entry.content_text or entry.summary_text or ""
@@ -57,7 +62,7 @@ class EntryBatch:
 
     def prime(self, items: list[tuple[FeedEntry, Facts | None]], now: datetime) -> None:
         """Load the series the prepared facts will touch."""
-        self.facts.prime((f, (as_utc(e.published) or now).date()) for e, facts in items if facts for f in facts.figures)
+        self.facts.prime((f, published_day(e, now)) for e, facts in items if facts for f in facts.figures)
 
     def settled(self, entry: FeedEntry, feed: str) -> bool:
         """True when storing the entry would change nothing: its article is stored with this content
@@ -153,8 +158,7 @@ def unchanged_entries(session: Session, entries: list[FeedEntry]) -> set[str]:
 
 def prepare_facts(extractor: Extractor, entry: FeedEntry, text: str, lang: str | None, now: datetime) -> Facts:
     """Extract an entry's facts before its transaction opens, so the write lock is held briefly."""
-    published = (as_utc(entry.published) or now).date()
-    return extractor.extract(text, published=published, lang=lang)
+    return extractor.extract(text, published=published_day(entry, now), lang=lang)
 
 
 def ingest_entry(

@@ -20,7 +20,7 @@ from monitor.config import FeedConfig
 from monitor.feeds import FeedEntry
 from monitor.fetch import next_poll_delay
 from monitor.extract.models import Facts
-from monitor.ingest import EntryBatch, EntryOutcome, entry_text, ingest_entry, unchanged_entries
+from monitor.ingest import EntryBatch, EntryOutcome, entry_text, ingest_entry, published_day, unchanged_entries
 from monitor.runtime import Runtime
 from monitor.workers import ExtractFailure, ExtractJob
 from rules.engine import RuleEngine
@@ -154,7 +154,7 @@ def _prepare(rt: Runtime, feed: FeedConfig, entries: list[FeedEntry], now: datet
         except Exception:  # one bad entry must not stop the feed
             report.entry_errors += 1
             log.exception("feed %s: entry %s could not be read", feed.name, entry.link or entry.entry_id)
-    jobs = [ExtractJob(text, (as_utc(entries[i].published) or now).date(), entries[i].lang or feed.lang)
+    jobs = [ExtractJob(text, published_day(entries[i], now), entries[i].lang or feed.lang)
             for i, text in texts.items()]
     facts = dict(zip(texts, rt.cpu.extract(jobs)))  # all of the feed's entries in one worker call
     prepared: list[_Prepared] = []

@@ -45,11 +45,6 @@ def is_dead_local_owner(owner: str) -> bool:
     return False
 
 
-def build_extractor(config: Config) -> Extractor:
-    """The extractor with the shipped data plus the user's vocabulary, gazetteer and FX rates."""
-    return workers.build_extractor(config.extract)
-
-
 class Runtime:
     """The config plus the long-lived parts built from it."""
 
@@ -71,7 +66,7 @@ class Runtime:
     @cached_property
     def extractor(self) -> Extractor:
         """Text -> facts, with the user's data files."""
-        return build_extractor(self.config)
+        return workers.build_extractor(self.config.extract)
 
     @cached_property
     def fetcher(self) -> Fetcher:
