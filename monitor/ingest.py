@@ -59,6 +59,17 @@ class EntryBatch:
     def __init__(self, session: Session, feed: str | None, entries: list[FeedEntry]) -> None:
         self.articles = article_store.ArticleIndex(session, [(e.entry_id, e.link, e.content_hash) for e in entries], feed)
         self.facts = FactBatch(session, self.articles.new_ids)
+        self.fresh: dict[int, str] = {}  # article id -> the entry whose article `insert_new` stored
+
+    def insert_new(self, items: list[tuple[FeedEntry, str]], feed_lang: str | None, now: datetime) -> None:
+        """Store the articles of the entries that are new, in one statement, before the entries are
+        stored one by one (each then finds its article ready, as the first of its kind)."""
+        stored = self.articles.insert_new([(_known(e, feed_lang), text) for e, text in items], now)
+        for article in stored:
+            self.fresh[article.id] = article.uid
+            # Baselines of later entries may point at it.
+            self.facts.refs.put(ArticleRef(id=article.id, title=article.title, url=article.link,
+                                           published=article.published))
 
     def prime(self, items: list[tuple[FeedEntry, Facts | None]], now: datetime) -> None:
         """Load the series the prepared facts will touch."""
@@ -82,6 +93,14 @@ class EntryBatch:
         self.articles.reset()
         self.facts.new_article_ids = self.articles.new_ids
         self.facts.reset()
+        self.fresh = {}
+
+
+def _known(entry: FeedEntry, feed_lang: str | None) -> article_store.KnownArticle:
+    """The identity of the article an entry would create."""
+    return article_store.KnownArticle(
+        id=0, uid=entry.entry_id, link=entry.link, content_hash=entry.content_hash, title=entry.title,
+        published=as_utc(entry.published), lang=entry.lang or feed_lang)
 
 
 def _upsert_article(session: Session, feed: FeedConfig, entry: FeedEntry, text: str, now: datetime,
@@ -90,10 +109,11 @@ def _upsert_article(session: Session, feed: FeedConfig, entry: FeedEntry, text: 
         session, [(entry.entry_id, entry.link, entry.content_hash)], feed.name)
     known = index.find(uid=entry.entry_id, link=entry.link, content_hash=entry.content_hash)
     article: Article | article_store.KnownArticle
-    if known is None:
-        article = index.insert(article_store.KnownArticle(
-            id=0, uid=entry.entry_id, link=entry.link, content_hash=entry.content_hash, title=entry.title,
-            published=as_utc(entry.published), lang=entry.lang or feed.lang), text, now)
+    if known is not None and batch is not None and batch.fresh.get(known.id) == entry.entry_id:
+        del batch.fresh[known.id]  # stored by insert_new for this entry: it is new
+        article, status = known, "new"
+    elif known is None:
+        article = index.insert(_known(entry, feed.lang), text, now)
         if batch is not None:  # baselines of later entries may point at it
             batch.facts.refs.put(ArticleRef(id=article.id, title=article.title, url=article.link,
                                             published=article.published))

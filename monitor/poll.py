@@ -209,6 +209,8 @@ def _store(rt: Runtime, feed: FeedConfig, prepared: list[_Prepared], now: dateti
         # bulk up front and kept current as entries are stored (instead of queries per entry and figure).
         batch = EntryBatch(session, feed.name, [item.entry for item in prepared])
         batch.prime([(item.entry, item.facts) for item in prepared], now)
+        if not isolate:  # one INSERT for the poll's new articles (a savepoint could not undo it alone)
+            batch.insert_new([(item.entry, item.text) for item in prepared if item.facts is not None], feed.lang, now)
         for item in prepared:
             if item.facts is None and batch.settled(item.entry, feed.name):
                 continue  # stored as is and carried by this feed already: ingest_entry would do nothing

@@ -48,9 +48,14 @@ def _chunks(values: list, size: int = 500):  # type: ignore[no-untyped-def]
         yield values[i:i + size]
 
 
+_KNOWN_COLUMNS = (Article.id, Article.uid, Article.link, Article.content_hash, Article.title, Article.published,
+                  Article.lang)
 # Plain INSERTs with bound parameters: one compiled statement each, reused for every row.
 _INSERT_ARTICLE = Article.__table__.insert()
 _INSERT_SOURCE = ArticleSource.__table__.insert()
+_INSERT_ARTICLE_IDS = Article.__table__.insert().returning(Article.__table__.c.id, sort_by_parameter_order=True)
+# Ids for articles chosen for `insert_new` but not inserted yet: above any real id.
+_PROVISIONAL_ID = 1 << 60
 
 
 @dataclass(slots=True)
@@ -64,6 +69,11 @@ class KnownArticle:
     title: str = ""
     published: datetime | None = None
     lang: str | None = None
+
+
+def _article_values(article: KnownArticle, text: str | None, now: datetime) -> dict:
+    return dict(uid=article.uid, link=article.link, title=article.title, published=article.published,
+                lang=article.lang, text=text, content_hash=article.content_hash, first_seen=now, updated_at=now)
 
 
 class ArticleIndex:
@@ -111,19 +121,22 @@ class ArticleIndex:
         self._by_link: dict[str, list[KnownArticle]] = {}
         self._by_hash: dict[str, list[KnownArticle]] = {}
         self._sourced: set[int] = set()  # article ids already carried by self._feed
-        cols = (Article.id, Article.uid, Article.link, Article.content_hash, Article.title, Article.published,
-                Article.lang)
+        # Core statements on the session's connection: the ORM layer adds nothing to plain rows.
+        conn = self._session.connection()
         found: dict[int, KnownArticle] = {}
-        for column, values in ((Article.uid, self._uids), (Article.link, self._links), (Article.content_hash, self._hashes)):
-            for chunk in _chunks(sorted(values)):
-                for r in self._session.execute(sa_select(*cols).where(column.in_(chunk))):
-                    if r.id not in found:
-                        found[r.id] = KnownArticle(r.id, r.uid, r.link, r.content_hash, r.title, r.published, r.lang)
+        keys = [(Article.uid, sorted(self._uids)), (Article.link, sorted(self._links)),
+                (Article.content_hash, sorted(self._hashes))]
+        for i in range(0, max(len(values) for _, values in keys), 500):
+            # One query for the three keys (each has an index, so both databases OR the lookups).
+            wanted = or_(*(column.in_(values[i:i + 500]) for column, values in keys if values[i:i + 500]))
+            for r in conn.execute(sa_select(*_KNOWN_COLUMNS).where(wanted)):
+                if r.id not in found:
+                    found[r.id] = KnownArticle(r.id, r.uid, r.link, r.content_hash, r.title, r.published, r.lang)
         for row in sorted(found.values(), key=lambda a: a.id):
             self._index(row)
         if self._feed is not None and found:
             for chunk in _chunks(sorted(found)):
-                self._sourced.update(self._session.execute(
+                self._sourced.update(conn.execute(
                     sa_select(ArticleSource.article_id).where(ArticleSource.feed == self._feed,
                                                            col(ArticleSource.article_id).in_(chunk))).scalars())
         self._loaded = True
@@ -148,13 +161,33 @@ class ArticleIndex:
         """Store a new article (one INSERT) and index it."""
         if not self._loaded:
             self._load()
-        article.id = self._session.connection().execute(_INSERT_ARTICLE, dict(
-            uid=article.uid, link=article.link, title=article.title, published=article.published, lang=article.lang,
-            text=text, content_hash=article.content_hash, first_seen=now, updated_at=now,
-        )).inserted_primary_key[0]
+        article.id = self._session.connection().execute(
+            _INSERT_ARTICLE, _article_values(article, text, now)).inserted_primary_key[0]
         self._index(article)
         self.new_ids.add(article.id)
         return article
+
+    def insert_new(self, candidates: list[tuple[KnownArticle, str | None]], now: datetime) -> list[KnownArticle]:
+        """Store, in one statement, each candidate that no stored or earlier candidate article matches
+        (as `find` would answer); return those stored, with their ids, indexed like `insert` does."""
+        if not self._loaded:
+            self._load()
+        chosen: list[tuple[KnownArticle, str | None]] = []
+        for article, text in candidates:
+            if self.find(uid=article.uid, link=article.link, content_hash=article.content_hash) is None:
+                article.id = _PROVISIONAL_ID + len(chosen)  # so later candidates find it; replaced below
+                self._index(article)
+                chosen.append((article, text))
+        if not chosen:
+            return []
+        ids = self._session.connection().execute(_INSERT_ARTICLE_IDS, [
+            _article_values(article, text, now) for article, text in chosen]).scalars().all()
+        for (article, _), new_id in zip(chosen, ids, strict=True):
+            del self._by_id[article.id]
+            article.id = new_id
+            self._by_id[new_id] = article
+            self.new_ids.add(new_id)
+        return [article for article, _ in chosen]
 
     def rehash(self, article: KnownArticle, content_hash: str, title: str) -> None:
         """Note that a stored article's content (and title) changed."""

@@ -77,7 +77,7 @@ def load_rows(session: Session, series_ids: list[int]) -> dict[int, list[Observa
     out: dict[int, list[ObservationRow]] = {sid: [] for sid in series_ids}
     ids = sorted(set(series_ids))
     for i in range(0, len(ids), 500):
-        result = session.execute(
+        result = session.connection().execute(  # Core: plain rows need no ORM layer
             sa_select(*_ROW_COLUMNS).where(col(Observation.series_id).in_(ids[i:i + 500]))
             .order_by(Observation.observed_at, Observation.id)
         )
@@ -200,7 +200,7 @@ class SeriesCache:
         keys = sorted(k for k in self._wanted if k not in self._ids)
         found: dict[str, int] = {}
         for i in range(0, len(keys), 500):
-            for key, sid in self._session.execute(
+            for key, sid in self._session.connection().execute(
                     sa_select(Series.key, Series.id).where(col(Series.key).in_(keys[i:i + 500]))):
                 found[key] = sid
         self._ids.update(found)
@@ -214,7 +214,7 @@ class SeriesCache:
             self._load_wanted()
         sid = self._ids.get(spec.key)
         if sid is None:
-            sid = self._session.execute(sa_select(Series.id).where(Series.key == spec.key)).scalar()
+            sid = self._session.connection().execute(sa_select(Series.id).where(Series.key == spec.key)).scalar()
             if sid is None:
                 sid = self._session.connection().execute(_INSERT_SERIES, dict(
                     key=spec.key, metric=spec.metric, entity=spec.entity, unit=spec.unit,
@@ -254,7 +254,7 @@ class SeriesCache:
         """
         if (observation_id, article_id) in self._sourced:
             return False
-        if not new_article and observation_id < _PROVISIONAL_ID and self._session.execute(
+        if not new_article and observation_id < _PROVISIONAL_ID and self._session.connection().execute(
             sa_select(ObservationSource.id).where(ObservationSource.observation_id == observation_id,
                                                   ObservationSource.article_id == article_id)
         ).first() is not None:

@@ -67,6 +67,22 @@ def _deal_words(lower: str) -> list[int]:
     return out
 
 
+_FACTS_FIELDS = frozenset(Facts.model_fields)
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _facts(figures: list[Figure], contracts: list[Contract]) -> Facts:
+    """Facts.model_construct(figures=..., contracts=...) without its per-field loop: both lists hold finished models
+    already, so nothing needs validating (as figures.py does for each Figure)."""
+    facts = _new(Facts)
+    _set(facts, "__dict__", {"figures": figures, "contracts": contracts})
+    _set(facts, "__pydantic_fields_set__", set(_FACTS_FIELDS))
+    _set(facts, "__pydantic_extra__", None)
+    _set(facts, "__pydantic_private__", None)
+    return facts
+
+
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Join sorted spans that touch or are separated only by a line break or a space."""
     out: list[tuple[int, int]] = []
@@ -193,8 +209,7 @@ class Extractor:
                 figures.extend(self._figures.build(norm, sd, ctx, taken, totals))
             self._carry(sd, ctx, year)
         contracts.extend(finder.flush())
-        # Both lists hold finished models already: model_construct skips re-validating every item.
-        return Facts.model_construct(figures=dedupe(figures, title_span), contracts=dedupe_contracts(contracts, title_span))
+        return _facts(dedupe(figures, title_span), dedupe_contracts(contracts, title_span))
 
     @staticmethod
     def _carry(sd: SentenceData, ctx: ArticleContext, year: int | None) -> None:

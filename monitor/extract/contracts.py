@@ -125,6 +125,27 @@ _ZH_PARTY_LEAD = re.compile(r"^(?:分别|共同)")
 _ZH_BY = re.compile(r"^由")
 
 
+# The noun as written ("contracts", "Orders") -> its regex for _total_np, compiled once (bounded: a few spellings).
+_TOTAL_NP: dict[str, re.Pattern[str]] = {}
+_TOTAL_NP_MAX = 64
+_TOTAL_NP_REACH = 2 * (20 + 2)  # the most its two words and their spaces can span
+
+
+def _total_np(window: str, noun: str) -> re.Match[str] | None:
+    """re.search(r"((?:[a-z-]{2,20}\s{1,2}){0,2})" + re.escape(noun) + r"$", window) for a window ending in the noun.
+
+    A match must end at the end of the window and spans at most the two words and the noun, so the search starts
+    where the earliest match could (same leftmost match: the pattern reads nothing before its start).
+    """
+    rx = _TOTAL_NP.get(noun)
+    if rx is None:
+        rx = re.compile(r"((?:[a-z-]{2,20}\s{1,2}){0,2})" + re.escape(noun) + r"$")
+        if len(_TOTAL_NP) >= _TOTAL_NP_MAX:
+            _TOTAL_NP.clear()
+        _TOTAL_NP[noun] = rx
+    return rx.search(window, max(0, len(window) - len(noun) - _TOTAL_NP_REACH))
+
+
 def load_places(path: Path = DATA_DIR / "places.yaml") -> PhraseMatcher[str]:
     """The place-name matcher used for contract locations."""
     places = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("places", [])
@@ -238,7 +259,7 @@ class ContractFinder:
             window = text[max(s, noun.start() - 60):noun.end()]  # the words before the noun name the total
             # Several deals under one amount ("three new contracts worth ...", "wins contracts worth ...") are a total.
             if a is not None and plural:
-                np = re.search(r"((?:[a-z-]{2,20}\s{1,2}){0,2})" + re.escape(noun.group()) + r"$", window)
+                np = _total_np(window, noun.group())
                 metric_text = (np.group(0) if np else noun.group()).strip()
                 totals.append(TotalHint(a.start, "new_contracts_signed", metric_text, company))
                 taken.add(a.start)
