@@ -32,9 +32,8 @@ BLOCK_TAGS = frozenset({
     "center", "title", "body", "html",
 })
 _NL = "\x00"  # line-break marker while collecting; real whitespace in text is collapsed
-_SPACES = re.compile(r"[^\S\n]+")  # whitespace except newline
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_BLANK_LINES = re.compile(r"\n\s*\n+")
+# Zero-width and control characters, and \r: removed outright rather than read as spaces.
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\x01-\x08\x0b\x0c\x0e-\x1f\x7f\r]")
 # XML serialisers write <textarea .../>; HTML parsers ignore the "/" and would swallow the rest.
 _SELF_CLOSED = re.compile(r"<(textarea|object|title)\b([^<>]*?)/\s*>", re.I)
 # Hidden blocks are cut out before parsing too: a recovering parser can mistake a mangled start
@@ -42,6 +41,9 @@ _SELF_CLOSED = re.compile(r"<(textarea|object|title)\b([^<>]*?)/\s*>", re.I)
 _HIDDEN = ("script", "style", "iframe", "noscript", "template")
 _HIDDEN_OPEN = re.compile(r"<(%s)\b" % "|".join(_HIDDEN), re.I)
 _HIDDEN_CLOSE = {name: re.compile(r"</%s\b" % name, re.I) for name in _HIDDEN}
+# Substrings a match of _HIDDEN_OPEN / _SELF_CLOSED must contain, in a _probe()d string.
+_HIDDEN_STARTS = tuple(f"<{name}" for name in _HIDDEN)
+_SELF_CLOSED_STARTS = ("<textarea", "<object", "<title")
 
 
 _local = threading.local()
@@ -99,7 +101,7 @@ def _cut_hidden_blocks(html: str) -> str:
         if html[m.end():gt].rstrip().endswith("/"):
             pos = gt + 1
             continue
-        close = _HIDDEN_CLOSE[m.group(1).lower()].search(html, gt + 1)
+        close = _HIDDEN_CLOSE[_probe(m.group(1))].search(html, gt + 1)  # "<ſcript" matched too
         if close is None:
             return "".join(out)
         end = html.find(">", close.end())
@@ -108,12 +110,36 @@ def _cut_hidden_blocks(html: str) -> str:
     return "".join(out)
 
 
+def _squeeze_lines(text: str) -> str:
+    """Collapse whitespace runs within each line to one space, strip lines, drop blank ones."""
+    # str.split() and the re module agree on what whitespace is (nbsp, ideographic space...).
+    return "\n".join(filter(None, (" ".join(line.split()) for line in text.split("\n"))))
+
+
+def _probe(html: str) -> str:
+    """html lowercased for a cheap "can the tag regexes match at all?" test before running them.
+
+    re.IGNORECASE also matches the non-ASCII letters İ and ı to "i" and ſ to "s", which lower()
+    does not: fold them first. The test may say yes wrongly (then the regex runs), never no.
+    """
+    return html.replace("\u0130", "i").replace("\u0131", "i").replace("\u017f", "s").lower()
+
+
+def _mentions(probe: str, starts: tuple[str, ...]) -> bool:
+    """True when the probe contains any of the tag starts."""
+    return any(start in probe for start in starts)
+
+
 def _tidy(text: str) -> str:
     """Collapse spaces, keep one newline between paragraphs, drop invisible characters."""
-    text = _INVISIBLE.sub("", text.replace("\xa0", " ").replace("\r", ""))
-    text = _SPACES.sub(" ", text)
-    text = _BLANK_LINES.sub("\n", text)
-    return "\n".join(line.strip() for line in text.split("\n") if line.strip())
+    return _squeeze_lines(_INVISIBLE.sub("", text))
+
+
+def _one_line(text: str) -> str:
+    """Markup-free text as HTML renders it: all whitespace (newlines too) collapsed, invisibles dropped."""
+    line = " ".join(text.split())
+    # Printable means no zero-width or control characters: the common case needs no regex.
+    return line if line.isprintable() else _tidy(line)
 
 
 def html_to_text(html: str | None) -> str:
@@ -125,18 +151,24 @@ def html_to_text(html: str | None) -> str:
     """
     if not html:
         return ""
-    if "<" not in html and "&" not in html:
-        return _tidy(_SPACES.sub(" ", html.replace("\n", " ")))
-    html = _SELF_CLOSED.sub(r"<\1\2></\1>", _cut_hidden_blocks(html))
+    if "<" not in html and "&" not in html:  # no markup, no entities: skip the parser
+        return _one_line(html)
+    probe = _probe(html)
+    if _mentions(probe, _HIDDEN_STARTS):  # most feed HTML has no script/style/iframe at all
+        html = _cut_hidden_blocks(html)
+        probe = _probe(html)  # cutting can join "<tex" and "tarea/>"
+    if _mentions(probe, _SELF_CLOSED_STARTS):
+        html = _SELF_CLOSED.sub(r"<\1\2></\1>", html)
     try:
         root = etree.fromstring(html.encode("utf-8", "replace"), _parser())
     except (etree.LxmlError, ValueError):
         root = None
     if root is None:  # nothing parseable, e.g. only a comment: there is no visible text
         return ""
-    pieces = _collect(root)
-    text = "".join(p if p == _NL else p.replace("\n", " ") for p in pieces)
-    return _tidy(text.replace(_NL, "\n"))
+    # Newlines inside text are plain whitespace; only the markers become line breaks. libxml2
+    # never returns NUL in text (it substitutes U+FFFD), so the markers are unambiguous.
+    text = "".join(_collect(root)).replace("\n", " ").replace(_NL, "\n")
+    return _tidy(text)
 
 
 def plain_to_text(text: str | None) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -16,7 +15,6 @@ TRACKING_PARAMS = frozenset({
     "share_from", "sharer_shareid", "sharer_sharetime", "ref_src", "cmpid", "ncid", "ocid", "rss",
 })
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_WS = re.compile(r"\s+")
 
 
 def _is_tracking(key: str) -> bool:
@@ -38,20 +36,24 @@ def normalise_link(url: str) -> str:
     except ValueError:
         return url
     scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
+    hostname = parts.hostname  # a property that re-parses the netloc: read it once
+    if scheme not in ("http", "https") or not hostname:
         return url
-    host = parts.hostname.lower().rstrip(".")
+    host = hostname.lower().rstrip(".")
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     if parts.username:  # credentials in a feed link are rare but must not be lost silently
         netloc = f"{parts.username}{':' + parts.password if parts.password else ''}@{netloc}"
-    query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k))
-    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
+    query = ""
+    if parts.query:  # most article links have none
+        query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)))
+    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
 
 
 def _norm_text(text: str) -> str:
-    return _WS.sub(" ", unicodedata.normalize("NFC", text or "")).strip().lower()
+    # split/join collapses and strips exactly the whitespace that re's \s matches, without a regex
+    return " ".join(unicodedata.normalize("NFC", text or "").split()).lower()
 
 
 def content_hash(title: str, text: str) -> str:

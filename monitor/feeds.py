@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import re
@@ -20,6 +21,8 @@ __all__ = ["FeedEntry", "ParsedFeed", "parse_feed", "entry_from_feedparser", "no
 log = logging.getLogger(__name__)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LETTER = re.compile(r"[^\W\d_]")
+_SUBTAG_SEP = re.compile(r"[-_]")
+_PRIMARY = re.compile(r"[a-z]{2,3}")
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.I | re.S)
 
 
@@ -51,31 +54,49 @@ class ParsedFeed(BaseModel):
     warning: str | None = None
 
 
-def _text_of(detail: Any, fallback: str | None = None) -> str:
-    """Plain text of a feedparser text construct ({'type', 'value'}), by its declared type."""
-    value = (detail or {}).get("value", fallback) if isinstance(detail, dict) else fallback
+def _text_of(detail: Any, fallback: str | None = None, memo: dict[tuple[bool, str], str] | None = None) -> str:
+    """Plain text of a feedparser text construct ({'type', 'value'}), by its declared type.
+
+    `memo` caches conversions within one entry: feeds often repeat a value (summary = content).
+    """
+    if isinstance(detail, dict):  # plain dict lookups: "value" and "type" are no feedparser aliases
+        value, kind = dict.get(detail, "value", fallback), dict.get(detail, "type", "text/html")
+    else:
+        value, kind = fallback, "text/html"
     if not value:
         return ""
-    kind = (detail or {}).get("type", "text/html") if isinstance(detail, dict) else "text/html"
-    return plain_to_text(value) if kind == "text/plain" else html_to_text(value)
+    key = (kind == "text/plain", value)
+    if memo is not None and key in memo:
+        return memo[key]
+    text = plain_to_text(value) if key[0] else html_to_text(value)
+    if memo is not None:
+        memo[key] = text
+    return text
+
+
+@functools.lru_cache(maxsize=256)
+def _primary_subtag(tag: str) -> str | None:
+    primary = _SUBTAG_SEP.split(tag.strip().lower(), maxsplit=1)[0]
+    return primary if _PRIMARY.fullmatch(primary) else None
 
 
 def _lang(tag: str | None) -> str | None:
     """Primary language subtag, lowercase: 'zh-CN' -> 'zh'."""
     if not tag or not isinstance(tag, str):
         return None
-    primary = re.split(r"[-_]", tag.strip().lower(), maxsplit=1)[0]
-    return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
+    return _primary_subtag(tag)  # a feed repeats one tag on every entry: cache it
 
 
 def _guess_lang(text: str) -> str | None:
     """'zh' when most letters are CJK; we only guess what the extractors need to know."""
     sample = text[:2000]
+    if sample.isascii() or not _CJK.search(sample):  # no CJK at all: nothing to count
+        return None
     letters = len(_LETTER.findall(sample))
     return "zh" if letters and len(_CJK.findall(sample)) / letters > 0.3 else None
 
 
-def _published(entry: Any) -> datetime | None:
+def _published(entry: dict[str, Any]) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         parsed = entry.get(key)
         if parsed:
@@ -86,23 +107,37 @@ def _published(entry: Any) -> datetime | None:
     return None
 
 
-def _best_content(entry: Any) -> str:
+def _best_content(contents: list[Any], memo: dict[tuple[bool, str], str]) -> str:
     """Text of the longest content block (content:encoded / atom:content)."""
-    texts = [_text_of(c) for c in entry.get("content") or [] if isinstance(c, dict)]
+    texts = [_text_of(c, memo=memo) for c in contents if isinstance(c, dict)]
     return max(texts, key=len, default="")
+
+
+def _declared_lang(details: list[Any]) -> str | None:
+    """The first usable xml:lang among an entry's text constructs."""
+    for detail in details:
+        if isinstance(detail, dict) and (lang := _lang(dict.get(detail, "language"))):
+            return lang
+    return None
 
 
 def entry_from_feedparser(entry: Any, *, feed_name: str, feed_lang: str | None = None) -> FeedEntry:
     """Build a FeedEntry from one feedparser entry dict."""
-    title = _text_of(entry.get("title_detail"), entry.get("title"))
+    # A plain copy: FeedParserDict.get resolves aliases ('guid' -> 'id'...) on every lookup, and
+    # none of the keys read here is an alias. ('updated_parsed' falls back to 'published_parsed'
+    # there, which _published reads first anyway.)
+    entry = dict(entry)
+    memo: dict[tuple[bool, str], str] = {}
+    title_detail, summary_detail = entry.get("title_detail"), entry.get("summary_detail")
+    contents = entry.get("content") or []
+    title = _text_of(title_detail, entry.get("title"), memo)
     # feedparser copies atom:content into `summary` when there is no summary: only a
     # summary_detail means the feed really gave one.
-    summary = _text_of(entry.get("summary_detail")) if entry.get("summary_detail") else ""
-    content = _best_content(entry)
+    summary = _text_of(summary_detail, memo=memo) if summary_detail else ""
+    content = _best_content(contents, memo)
     text = content if len(content) > len(summary) else summary
     link = normalise_link(entry.get("link") or "") or None
-    details = [entry.get("title_detail"), entry.get("summary_detail"), *(entry.get("content") or [])]
-    declared = next((_lang(d.get("language")) for d in details if isinstance(d, dict) and _lang(d.get("language"))), None)
+    lang = _declared_lang([title_detail, summary_detail, *contents]) or _lang(feed_lang)
     return FeedEntry(
         entry_id=make_entry_id(entry.get("id"), link, title, text, feed_name=feed_name),
         link=link,
@@ -112,7 +147,7 @@ def entry_from_feedparser(entry: Any, *, feed_name: str, feed_lang: str | None =
         content_text=text,
         has_full_content=bool(content) and len(content) > len(summary),
         content_hash=content_hash(title, text),
-        lang=declared or _lang(feed_lang) or _guess_lang(title + "\n" + text),
+        lang=lang or _guess_lang(title + "\n" + text[:2000]),  # only the first 2000 characters count
     )
 
 
