@@ -156,6 +156,7 @@ class SeriesCache:
     def reset(self) -> None:
         """Forget everything (after a rollback)."""
         self._ids: dict[str, int] = {}
+        self._absent: set[str] = set()  # keys the bulk lookup found no series for
         self._rows: dict[int, SeriesRows] = {}
         self._times: dict[int, list[datetime]] = {}  # observation id -> source times, as stored
         self._sourced: set[tuple[int, int]] = set()  # (observation id, article id) stored in this batch
@@ -204,6 +205,7 @@ class SeriesCache:
                     sa_select(Series.key, Series.id).where(col(Series.key).in_(keys[i:i + 500]))):
                 found[key] = sid
         self._ids.update(found)
+        self._absent.update(k for k in keys if k not in found)
         missing = [sid for sid in found.values() if sid not in self._rows]
         for sid, rows in load_rows(self._session, missing).items():
             self._rows[sid] = SeriesRows(self._session, sid, rows)
@@ -214,7 +216,8 @@ class SeriesCache:
             self._load_wanted()
         sid = self._ids.get(spec.key)
         if sid is None:
-            sid = self._session.connection().execute(sa_select(Series.id).where(Series.key == spec.key)).scalar()
+            if spec.key not in self._absent:  # not looked up in bulk yet
+                sid = self._session.connection().execute(sa_select(Series.id).where(Series.key == spec.key)).scalar()
             if sid is None:
                 sid = self._session.connection().execute(_INSERT_SERIES, dict(
                     key=spec.key, metric=spec.metric, entity=spec.entity, unit=spec.unit,
