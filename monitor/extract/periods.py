@@ -146,27 +146,25 @@ def _year(groups: dict[str, str | None], *names: str) -> int | None:
     return None
 
 
-# (tag, id of the regex, matched text, groups) -> the mention's fields after its span (or None): a mention depends
-# on nothing else, and the same few period phrases recur in every article.
+# (id of the regex, matched text, groups) -> the mention's fields after its span (None: not a period). A mention
+# depends on nothing else (each regex belongs to one form), and the same few period phrases recur in every article.
 _BUILT: dict[tuple, tuple | None] = {}
 _BUILT_MAX = 4096
 
 
-def _build(tag: str, m: re.Match[str]) -> PeriodMention | None:
-    """The mention a match of one form's regex stands for (None when it is not a period), memoised."""
-    key = (tag, id(m.re), m.group(), m.groups())  # id: hashing a Pattern hashes its whole compiled code
+def _fields(tag: str, m: re.Match[str]) -> tuple | None:
+    """The fields after the span of the mention a match of one form's regex stands for (None: not a period)."""
+    key = (id(m.re), m.group(), m.groups())  # id: hashing a Pattern hashes its whole compiled code
     try:
-        fields = _BUILT[key]
+        return _BUILT[key]
     except KeyError:
-        mention = _build_new(tag, m)
-        fields = None if mention is None else tuple(mention[2:])
-        if len(_BUILT) >= _BUILT_MAX:
-            _BUILT.clear()
-        _BUILT[key] = fields
-    if fields is None:
-        return None
-    s, e = m.span()
-    return PeriodMention(s, e, *fields)
+        pass
+    mention = _build_new(tag, m)
+    fields = None if mention is None else tuple(mention[2:])
+    if len(_BUILT) >= _BUILT_MAX:
+        _BUILT.clear()
+    _BUILT[key] = fields
+    return fields
 
 
 def _build_new(tag: str, m: re.Match[str]) -> PeriodMention | None:
@@ -341,70 +339,107 @@ _MONTH_WORDS = frozenset(
 _WORDS_BACK = {"mon": 4, "half": 2, "qtr": 3, "months": 3, "year": 5, "end": 3, "num": 0}
 
 
-def _is_letter(ch: str) -> bool:
-    return ch.isascii() and ch.isalpha()
+_ANCHOR_MAX = max(len(w) for words in _ANCHOR_WORDS.values() for w in words)
+# Anchor detection. Words starting with a capital letter (and Chinese ones) are found by one regex whose every
+# alternative consumes only the anchor's first character (a literal, so the engine skips to candidate characters in
+# C) and checks the rest - the whole-word conditions included - with lookarounds. Consuming one character lets
+# anchors that overlap ("H2025": "H2" and "20") all be found. An empty group ends each alternative; its number
+# (m.lastindex) names the class and the anchor word's length. Every occurrence of every anchor word that passes
+# its checks is found, as a plain search for each word would (tests/extract/test_period_anchors.py).
+_NOT_AFTER_LETTER = r"(?<![A-Za-z].)"  # checked after the first character: no ASCII letter before it
+_WORD_END = r"(?![A-Za-rt-z])"  # no ASCII letter after, except a plural "s"
 
 
-_ASCII_LETTERS = re.compile(r"[A-Za-z]*")
+def _anchor_regex() -> tuple[re.Pattern[str], list[tuple[str, int]]]:
+    """The regex for anchor words that start with a capital letter or are Chinese, and per group number the class
+    and word length it marks."""
+    alternatives: list[str] = []
+    marks: list[tuple[str, int]] = []
+
+    def add(first: str, rest: str, cls: str, length: int) -> None:
+        alternatives.append(re.escape(first) + rest + "()")
+        marks.append((cls, length))
+
+    for first in sorted({w[0] for w in _MONTH_WORDS}):
+        tails = "|".join(re.escape(w[1:]) for w in sorted(_MONTH_WORDS, key=len, reverse=True) if w[0] == first)
+        add(first, f"{_NOT_AFTER_LETTER}(?=(?:{tails})(?![A-Za-z]))", "mon", 3)
+    for cls in ("half", "qtr", "year", "end"):
+        for w in _ANCHOR_WORDS[cls]:
+            if w[0] not in _FIND_FIRST:
+                add(w[0], f"{_NOT_AFTER_LETTER}(?={re.escape(w[1:])}{_WORD_END})", cls, len(w))
+    for w in _ANCHOR_WORDS["zh"]:
+        add(w, "", "zh", 1)
+    return re.compile("|".join(alternatives)), [("", 0)] + marks
 
 
-# All anchor words in one regex (case-sensitive literals: the engine skips to their first letters in C). Where a
-# match may hide another anchor word starting inside it ("H2" in "H2025" hides "20"), the table says where to look,
-# so every occurrence of every word is found, as with one str.find scan per word.
-_WORD_CLASS = {w: cls for cls, words in _ANCHOR_WORDS.items() for w in words}
-_ANCHOR_RE = re.compile("|".join(re.escape(w) for w in sorted(_WORD_CLASS, key=len, reverse=True)))
-_ANCHOR_MAX = max(len(w) for w in _WORD_CLASS)
-_HIDDEN: dict[str, list[tuple[int, str]]] = {}
-for _w in _WORD_CLASS:
-    for _off in range(len(_w)):
-        for _w2 in _WORD_CLASS:
-            if (_off or _w2 != _w) and _w[_off:][:len(_w2)] == _w2[:len(_w) - _off]:
-                _HIDDEN.setdefault(_w, []).append((_off, _w2))
+def _ascii_anchor_regex() -> re.Pattern[str]:
+    """_ANCHOR_RE plus the years, for ASCII text: there str.isdigit() is [0-9], so the digit checks fit in the regex
+    (no digit before, two after, then no digit). The years' groups come last (every alternative starts with a
+    literal, so the engine still skips to the candidate characters)."""
+    years = "".join(f"|{w[0]}(?<![0-9].)(?={w[1:]}[0-9][0-9](?![0-9]))()" for w in _ANCHOR_WORDS["num"])
+    return re.compile(_ANCHOR_RE.pattern + years)
+
+
+# Anchor words starting with a lower-case letter or a digit: common characters ("e" alone is 1 character in 16),
+# each a failed attempt of a regex. They are found with str.find instead, and checked in Python.
+_FIND_FIRST = "abcdefghijklmnopqrstuvwxyz0123456789"
+_FIND_WORDS = [(w, cls) for cls, words in _ANCHOR_WORDS.items() for w in words if w[0] in _FIND_FIRST]
+_ANCHOR_RE, _ANCHOR_MARKS = _anchor_regex()
+_ANCHOR_RE_ASCII = _ascii_anchor_regex()
+_ANCHOR_MARKS_ASCII = _ANCHOR_MARKS + [("num", 2)] * len(_ANCHOR_WORDS["num"])
+_ANCHOR_CLASS = [cls for cls, _ in _ANCHOR_MARKS_ASCII]
+_FIND_WORDS_ASCII = [(w, cls) for w, cls in _FIND_WORDS if cls != "num"]
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_LETTERS_BUT_S = _LETTERS.replace("s", "")
+_ANCHOR_READ = 12  # a check reads at most this far past an anchor's start ("September" and the character after)
 
 
 def _anchors(text: str, start: int, end: int, spans: list[tuple[int, int]] | None = None) -> list[tuple[int, str]]:
-    """Positions of anchor words, filtered to whole words so "Market" or "spend" cost nothing later.
+    """Positions of anchor words, whole words only (so "Market" or "spend" cost nothing later), with their class.
 
-    With `spans` (sorted, disjoint), only anchors starting inside a span are returned (each scan runs a few
-    characters past its span, so a word starting inside it is found whole).
+    With `spans` (sorted, disjoint), only anchors starting inside a span are returned. An anchor word must end
+    by `end`; the checks around it read the text as it is, past `end` too.
     """
     out: list[tuple[int, str]] = []
     n = len(text)
+    ascii_text = text.isascii()
     for lo, stop in ([(start, end)] if spans is None else spans):
         lo = max(lo, start)
-        hi = min(end, stop + _ANCHOR_MAX)
-        if lo >= hi:
+        if lo >= min(end, stop + _ANCHOR_MAX):
             continue
-        found = []
-        for m in _ANCHOR_RE.finditer(text, lo, hi):
-            i = m.start()
-            w = m.group()
-            found.append((i, w))
-            hidden = _HIDDEN.get(w)
-            if hidden:
-                for off, w2 in hidden:
-                    if text.startswith(w2, i + off, hi):
-                        found.append((i + off, w2))
-        for i, w in found:
-            if i >= stop:
-                continue
-            cls = _WORD_CLASS[w]
-            j = i + len(w)
-            before = text[i - 1] if i > 0 else " "
-            after = text[j] if j < n else " "
-            if cls == "num":
-                ok = j + 2 <= end and text[j:j + 2].isdigit() and not before.isdigit() and not text[j + 2:j + 3].isdigit()
-            elif cls == "zh":
-                ok = True
-            elif cls == "mon":
-                k = _ASCII_LETTERS.match(text, j, i + 10).end()  # the whole word (at most 10 letters)
-                ok = not _is_letter(before) and text[i:k] in _MONTH_WORDS
-            else:
-                ok = not _is_letter(before) and (not _is_letter(after) or after == "s")
-            if ok:
-                out.append((i, cls))
+        _regex_anchors(text, lo, stop, end, out, ascii_text)
+        for w, cls in (_FIND_WORDS_ASCII if ascii_text else _FIND_WORDS):
+            last = min(end, stop + len(w) - 1)  # starting before stop, ending by end
+            i = text.find(w, lo, last)
+            while i != -1:
+                j = i + len(w)
+                if cls == "num":
+                    ok = (j + 2 <= end and text[j:j + 2].isdigit() and not (i > 0 and text[i - 1].isdigit())
+                          and not text[j + 2:j + 3].isdigit())
+                else:
+                    ok = (i == 0 or text[i - 1] not in _LETTERS) and (j == n or text[j] not in _LETTERS_BUT_S)
+                if ok:
+                    out.append((i, cls))
+                i = text.find(w, i + 1, last)
     out.sort()
     return out
+
+
+def _regex_anchors(text: str, lo: int, stop: int, end: int, out: list[tuple[int, str]], ascii_text: bool) -> None:
+    """Append the anchors of the anchor regex starting in text[lo:stop] (each must end by `end`; a year must be
+    followed by its two digits by `end`)."""
+    rx = _ANCHOR_RE_ASCII if ascii_text else _ANCHOR_RE
+    found = list(rx.finditer(text, lo, min(len(text), stop + _ANCHOR_READ)))
+    while found and found[-1].start() >= stop:
+        found.pop()
+    if end >= len(text):  # every match ends by the end of the text, and so do a year's digits
+        classes = _ANCHOR_CLASS
+        out += [(m.start(), classes[m.lastindex]) for m in found]
+        return
+    for m in found:
+        cls, length = _ANCHOR_MARKS_ASCII[m.lastindex]
+        if m.start() + length + (2 if cls == "num" else 0) <= end:
+            out.append((m.start(), cls))
 
 
 # How many words before the anchor each English form may start ("over the same period of last year": 6).
@@ -413,18 +448,13 @@ _TAG_WORDS = {"ignore": 6, "en_prev": 3, "en_rel": 2, "en_yearend": 4, "en_range
               "en_year": 2, "en_monthcode": 0}
 
 
+# Most "year"s are in "year-on-year"; the forms anchored on "year" need one of these words before it (or "end"
+# after it). One regex finds any of them (each is a plain substring) in one C call.
 _YEAR_CUES = ("this", "last", "previous", "prior", "same", " a ", "one", "next", "end")
-
-
-def _has_compare(before: str) -> bool:
-    """Is one of the comparison words ("with", "than", ...) in this short stretch?"""
-    for w in _COMPARE_WORDS:
-        if w in before:
-            return True
-    return False
-
-
+_YEAR_CUE_RE = re.compile("|".join(re.escape(w) for w in _YEAR_CUES))
+# "compared with 2023" states a basis: only worth trying the "ignore" forms at a year after one of these.
 _COMPARE_WORDS = ("with", "than", "versus", "vs", "against")
+_COMPARE_RE = re.compile("|".join(_COMPARE_WORDS))
 
 
 def _num_tag_possible(tag: str, text: str, p: int) -> bool:
@@ -436,23 +466,129 @@ def _num_tag_possible(tag: str, text: str, p: int) -> bool:
         return "Q" in after or "Q" in text[max(0, p - 4):p]
     if tag == "en_monthcode":
         return after[:1] == "-"
-    if tag == "ignore":  # "compared with 2023": only worth trying after a comparison word
-        return any(w in text[max(0, p - 16):p] for w in ("with", "than", "versus", "vs", "against"))
     return True
 
 
-# A word start: a non-space character at the start of the text or after a space, "(", "," or "-".
+# A word start: a non-space character at the start of the text or after a space, "(", "," or "-". Found as the
+# character after a separator (a literal set the engine skips to in C) rather than by a lookbehind tried at
+# every position.
 _WORD_START = re.compile(r"(?<![^ \t\n(,\-])\S")
+_WORD_GAP = re.compile(r"[ \t\n(,\-](?=\S)")
+_NEAR = 8  # most words before an anchor are shorter than this (with the space after them)
 
 
 def _word_starts(text: str, p: int, floor: int, words: int) -> list[int]:
-    """The starts of up to `words` words before p (farthest first), then p itself."""
+    """The starts of up to `words` words in text[floor:p] (farthest first), then p itself."""
     if words <= 0:
         return [p]
-    starts = [m.start() for m in _WORD_START.finditer(text, floor, p)]
+    # Whether a position starts a word depends only on it and the character before: scan the last few characters
+    # first, and all of text[floor:p] only when they hold too few words.
+    near = p - _NEAR * words
+    if near > floor:
+        starts = [m.end() for m in _WORD_GAP.finditer(text, near - 1, p)]
+        if len(starts) < words:
+            starts = [m.end() for m in _WORD_GAP.finditer(text, floor - 1, p)]
+    elif floor:
+        starts = [m.end() for m in _WORD_GAP.finditer(text, floor - 1, p)]
+    else:
+        starts = [m.end() for m in _WORD_GAP.finditer(text, 0, p)]
+        if _WORD_START.match(text, 0, p):
+            starts.insert(0, 0)
     del starts[:-words]
     starts.append(p)
     return starts
+
+
+# Forms whose mentions always have this kind (and whose fields are made without fail): their fields are made only
+# for the mentions kept (most found are inside a longer one: "January" in "between January and April 2021").
+_FIXED_KIND = {"ignore": "ignore", "en_range": "months", "en_half": "half", "en_halfcode": "half", "en_qcode": "quarter",
+               "en_monthend": "point", "en_month": "month", "en_monthcode": "month", "en_prev": "prev_year",
+               "en_year": "year"}
+
+
+def _cased(first: str | None, fold: bool) -> str | None:
+    """The characters c with (c.lower() if fold else c) in `first`: its letters in both cases (no other character
+    lower-cases to one of them; tests/extract checks this over all of Unicode)."""
+    if first is None or not fold:
+        return first
+    return "".join(sorted(set(first) | set(first.upper())))
+
+
+Entry = tuple[str, int, re.Pattern[str], "str | None", "str | None"]
+Plan = tuple[int, list[Entry]]
+
+
+def _plan(cls: str, skip: tuple[str, ...] = ()) -> Plan:
+    """How many words back to look from an anchor of class `cls`, and the regexes to try in order (tag, how many
+    starts back, regex, first characters or None, fixed kind or None), leaving out the forms in `skip`."""
+    entries = [(tag, _TAG_WORDS.get(tag, 6) + 1, rx, _cased(first, fold), _FIXED_KIND.get(tag))
+               for tag in _BY_ANCHOR[cls] if tag not in skip for rx, first, fold in _BY_TAG_FIRST[tag]]
+    words = min(_WORDS_BACK[cls], max((e[1] for e in entries), default=1) - 1)
+    return words, entries
+
+
+_PLANS: dict[str, Plan] = {cls: _plan(cls) for cls in _BY_ANCHOR if cls != "zh"}
+_MON_NO_END = _plan("mon", ("en_monthend",))
+_END_RE = re.compile("[eE][nN][dD]")  # as (?i:end) in the regexes: no other character matches e, n or d ignoring case
+# Anchors on a year: the plan by which of the code forms (H1, Q1, -03) and the basis form are possible.
+_NUM_PLANS: dict[tuple[bool, bool, bool, bool], Plan] = {
+    (h, q, mc, cmp): _plan("num", tuple(t for t, ok in (("en_halfcode", h), ("en_qcode", q), ("en_monthcode", mc),
+                                                           ("ignore", cmp)) if not ok))
+    for h in (False, True) for q in (False, True) for mc in (False, True) for cmp in (False, True)
+}
+# A year with none of _NUM_CUES near it: tried at itself only (a copy, told apart by identity from the plan of a
+# year with "FY" before it).
+_PLAIN_YEAR: Plan = (0, list(_NUM_PLANS[(False, False, False, False)][1]))
+# Every text a year anchor's forms look at besides the year: comparison words and "FY" before it, H, Q and "-" around
+# it (all within 16 characters before and 7 after its start).
+_NUM_CUES = re.compile("|".join(_COMPARE_WORDS) + "|FY|H|Q|-")  # (literal alternatives: the engine skips to them)
+_new_mention = tuple.__new__
+# (start, end, kind) -> the fields after the span of the mention found there, or the match to make them from.
+Found = dict[tuple[int, int, str], "tuple | re.Match[str]"]
+
+
+def _anchor_plan(text: str, p: int, cls: str) -> tuple[Plan | None, bool]:
+    """The plan for the anchor at p after cheap text checks (None: nothing can match), and for a year, whether a
+    comparison word precedes it."""
+    if cls == "num":
+        if _NUM_CUES.search(text, max(0, p - 16), p + 7) is None:
+            return _PLAIN_YEAR, False  # no comparison word, no "FY", no H/Q/- marker next to it: the year itself
+        compared = _COMPARE_RE.search(text, max(0, p - 16), p) is not None
+        return _NUM_PLANS[(_num_tag_possible("en_halfcode", text, p), _num_tag_possible("en_qcode", text, p),
+                           _num_tag_possible("en_monthcode", text, p), compared)], compared
+    if cls == "mon":
+        # An "end of <month>" mention around a month anchor has "end" before it (the month is the anchor).
+        return (_PLANS["mon"] if _END_RE.search(text, max(0, p - _LOOKBACK), p) else _MON_NO_END), False
+    if cls == "year" and _YEAR_CUE_RE.search(text[max(0, p - 32):p].lower()) is None \
+            and text[p + 4:p + 8] not in ("-end", " end"):
+        return None, False
+    return _PLANS[cls], False
+
+
+_TAG_OF: dict[int, str] = {id(_rx): _tag for _tag, _rx in _PATTERNS}
+_Match = re.Match
+
+
+def _try_forms(text: str, p: int, entries: list[Entry], starts: list[int],
+               hi: int, found: Found) -> None:
+    """Match each regex at the word starts before the anchor at p (the farthest first); the first match reaching
+    past p is recorded in `found` (its fields, or the match itself when its kind is fixed)."""
+    n = len(starts)
+    for tag, limit, rx, first, kind in entries:
+        for s in (starts if n <= limit else starts[n - limit:]):
+            if first is not None and text[s] not in first:
+                continue  # no match of rx can start with this character
+            m = rx.match(text, s, hi)
+            if m is not None and m.end() > p:
+                if kind is not None:
+                    ms, me = m.span()
+                    found[(ms, me, kind)] = m
+                else:
+                    fields = _fields(tag, m)
+                    if fields is not None:
+                        ms, me = m.span()
+                        found[(ms, me, fields[0])] = fields
+                break
 
 
 def find_periods(text: str, start: int = 0, end: int | None = None,
@@ -462,10 +598,10 @@ def find_periods(text: str, start: int = 0, end: int | None = None,
     `spans` (sorted, disjoint) limits the search to those parts of the text, e.g. the sentences worth reading.
     """
     end = len(text) if end is None else end
-    found: dict[tuple[int, int, str], PeriodMention] = {}
-    anchors = _anchors(text, start, end, spans)
+    # (start, end, kind) -> the mention's fields after its span; mentions are made only for the ones kept.
+    found: Found = {}
     zh_windows: list[list[int]] = []
-    for p, cls in anchors:
+    for p, cls in _anchors(text, start, end, spans):
         if cls == "zh":
             # Chinese anchors cluster ("2022年1-3月"): merge their windows and scan each merged window once.
             lo, hi = max(start, p - _ZH_BACK), min(end, p + _ZH_AHEAD)
@@ -474,58 +610,60 @@ def find_periods(text: str, start: int = 0, end: int | None = None,
             else:
                 zh_windows.append([lo, hi])
             continue
-        if cls == "year":
-            # Most "year"s are in "year-on-year"; the forms anchored on "year" need one of these words before it.
-            near = text[max(0, p - 32):p].lower()
-            for w in _YEAR_CUES:
-                if w in near:
-                    break
-            else:
-                if text[p + 4:p + 8] not in ("-end", " end"):
-                    continue
-        hi = min(end, p + _LOOKAHEAD)
-        if cls == "num":
-            starts = [p - 2, p] if text[max(0, p - 2):p] == "FY" else [p]
-            compared = _has_compare(text[max(0, p - 16):p])
-            if compared:
-                starts = _word_starts(text, p, max(start, p - 24), 3)  # "compared with 2023" is a basis
+        plan, compared = _anchor_plan(text, p, cls)
+        if plan is None:
+            continue
+        words, entries = plan
+        if cls != "num":
+            starts = _word_starts(text, p, max(start, p - _LOOKBACK), words)
+        elif compared:
+            starts = _word_starts(text, p, max(start, p - 24), 3)  # "compared with 2023" is a basis
+        elif plan is _PLAIN_YEAR:
+            starts = [p]
         else:
-            starts = _word_starts(text, p, max(start, p - _LOOKBACK), _WORDS_BACK[cls])
-        for tag in _BY_ANCHOR[cls]:
-            if cls == "num" and not (compared if tag == "ignore" else _num_tag_possible(tag, text, p)):
-                continue
-            limit = _TAG_WORDS.get(tag, 6) + 1
-            for rx, first, fold in _BY_TAG_FIRST[tag]:
-                for s in starts[-limit:]:
-                    if first is not None and (text[s].lower() if fold else text[s]) not in first:
-                        continue  # no match of rx can start with this character
-                    m = rx.match(text, s, hi)
-                    if m is not None and m.end() > p:
-                        mention = _build(tag, m)
-                        if mention is not None:
-                            found[(mention.start, mention.end, mention.kind)] = mention
-                        break
+            starts = [p - 2, p] if text[max(0, p - 2):p] == "FY" else [p]
+        _try_forms(text, p, entries, starts, min(end, p + _LOOKAHEAD), found)
     for lo, hi in zh_windows:
-        window = text[lo:hi]
-        low = window.lower()
-        for tag, rx, needs, lower in _ZH_SCAN:
-            hay = low if lower else window
-            for w in needs:
-                if w in hay:
-                    break
-            else:
-                continue  # a literal every match of rx contains is missing: it cannot match here
-            for m in rx.finditer(text, lo, hi):
-                mention = _build(tag, m)
-                if mention is not None:
-                    found[(mention.start, mention.end, mention.kind)] = mention
-    ordered = sorted(found.values(), key=lambda x: (x.start, -(x.end - x.start)))
+        _scan_zh(text, lo, hi, found)
+    return _longest(found)
+
+
+def _scan_zh(text: str, lo: int, hi: int, found: Found) -> None:
+    """Run the forms read in Chinese windows over text[lo:hi]; record what they find."""
+    window = text[lo:hi]
+    low = window.lower()
+    for tag, rx, needs, lower in _ZH_SCAN:
+        hay = low if lower else window
+        for w in needs:
+            if w in hay:
+                break
+        else:
+            continue  # a literal every match of rx contains is missing: it cannot match here
+        for m in rx.finditer(text, lo, hi):
+            fields = _fields(tag, m)
+            if fields is not None:
+                s, e = m.span()
+                found[(s, e, fields[0])] = fields
+
+
+def _longest(found: Found) -> list[PeriodMention]:
+    """The mentions found, left to right, each the longest at its position (the first found among equal spans) and
+    not overlapping the one before."""
     out: list[PeriodMention] = []
     last_end = -1
-    for x in ordered:
-        if x.start >= last_end:
-            out.append(x)
-            last_end = x.end
+    keys = sorted(found)  # by start, then end: the longest at a start comes last among those with that start
+    n = len(keys)
+    for k, (s, e, _) in enumerate(keys):
+        if s < last_end or (k + 1 < n and keys[k + 1][0] == s):
+            continue
+        key = keys[k]
+        if k and keys[k - 1][0] == s and keys[k - 1][1] == e:
+            key = next(x for x in found if x[0] == s and x[1] == e)  # equal spans, other kinds: the first found
+        fields = found[key]
+        if fields.__class__ is _Match:
+            fields = _fields(_TAG_OF[id(fields.re)], fields)
+        out.append(_new_mention(PeriodMention, (s, e, *fields)))
+        last_end = e
     return out
 
 
@@ -616,12 +754,26 @@ def mention_year(m: PeriodMention, published: date | None, context_year: int | N
     return context_year
 
 
+# (the mention's fields after its span, published, context year) -> the Period: it depends on nothing else.
+_RESOLVED: dict[tuple, Period | None] = {}
+_RESOLVED_MAX = 4096
+
+
 def resolve(m: PeriodMention, published: date | None, context_year: int | None) -> Period | None:
     """Turn a mention into a Period (None for 'ignore' and relative 'a year earlier' mentions)."""
     if m.kind in ("ignore", "prev_year"):
         return None
+    key = (m[2:], published, context_year)
+    try:
+        return _RESOLVED[key]
+    except KeyError:
+        pass
     year = mention_year(m, published, context_year)
-    return make_period(m.kind, year, m.m1, m.m2, m.quarter, m.half)
+    period = make_period(m.kind, year, m.m1, m.m2, m.quarter, m.half)
+    if len(_RESOLVED) >= _RESOLVED_MAX:
+        _RESOLVED.clear()
+    _RESOLVED[key] = period
+    return period
 
 
 def shift_year(p: Period, years: int) -> Period | None:

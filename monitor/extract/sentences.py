@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-# Full-width digits and punctuation -> ASCII, one character for one so offsets stay valid.
+# Full-width digits and punctuation -> ASCII, one character for one so offsets stay valid. Also the
+# letters that case-insensitive regexes match to ASCII but lower() does not (long s, dotless and
+# dotted i): after matching "ſecond quarter", word look-ups must find "second".
 _FULLWIDTH = str.maketrans(
-    "０１２３４５６７８９．，％＄：（）－～／＋",
-    "0123456789.,%$:()-~/+",
+    "０１２３４５６７８９．，％＄：（）－～／＋ſıİ",
+    "0123456789.,%$:()-~/+siI",
 )
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -18,7 +20,7 @@ _FULLWIDTH_RE = re.compile("[" + "".join(chr(k) for k in _FULLWIDTH) + "]")
 
 
 def normalize(text: str) -> str:
-    """Same-length copy of text with full-width digits and signs made ASCII (offsets unchanged)."""
+    """Same-length copy of text with full-width digits and signs (and case-folding odd letters) made ASCII."""
     # Substituting only the few full-width characters is much faster than translate() over the whole text.
     return _FULLWIDTH_RE.sub(lambda m: chr(_FULLWIDTH[ord(m.group())]), text)
 
