@@ -12,6 +12,7 @@ from typing import Any
 import feedparser
 from pydantic import BaseModel, Field
 
+from monitor import feedparser_tuning
 from monitor.article_text import choose_charset, html_to_text, plain_to_text
 from monitor.entries import content_hash, make_entry_id, normalise_link
 from monitor.fetched import FetchResult
@@ -24,6 +25,7 @@ _LETTER = re.compile(r"[^\W\d_]")
 _SUBTAG_SEP = re.compile(r"[-_]")
 _PRIMARY = re.compile(r"[a-z]{2,3}")
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.I | re.S)
+feedparser_tuning.install()
 
 
 class FeedEntry(BaseModel):

@@ -17,7 +17,7 @@ from monitor.config import Config, FeedConfig
 from monitor.extract import Extractor
 from monitor.extract.models import Facts
 from monitor.feeds import FeedEntry
-from monitor.observe import FactBatch, store_contract, store_figure
+from monitor.observe import FactBatch, describe_figure, record_figure, store_contract
 from rules.engine import RuleEngine
 from rules.events import ArticleEvent, ArticleRef, Decision, Event
 from storage import articles as article_store
@@ -34,7 +34,6 @@ class EntryOutcome:
     figures: int = 0
     contracts: int = 0
     alerts: int = 0
-    events: list[Event] = field(default_factory=list)
 
 
 def published_day(entry: FeedEntry, now: datetime) -> date:
@@ -134,26 +133,40 @@ def _upsert_article(session: Session, feed: FeedConfig, entry: FeedEntry, text: 
     return article, status
 
 
+@dataclass
+class StoredFacts:
+    """What storing an article's facts did."""
+
+    figures: int = 0  # figures and contracts this article had not reported before
+    contracts: int = 0
+    events: list[Event] = field(default_factory=list)  # their rule events, when asked for
+
+
 def store_facts(session: Session, facts: Facts, article: Article, ref: ArticleRef, now: datetime,
-                batch: FactBatch | None = None) -> list[Event]:
-    """Store an article's facts and return the events for the ones it had not reported before.
+                batch: FactBatch | None = None, *, describe: bool = True) -> StoredFacts:
+    """Store an article's facts; with `describe`, also return the rule events of the ones it had not
+    reported before (a poll that raises no alerts skips building them and their baselines).
 
     With a `batch` the caller flushes it; without one, the figures' sources are written here.
     """
     own = batch is None
     batch = batch or FactBatch(session)
-    events: list[Event] = []
+    out = StoredFacts()
     for figure in facts.figures:
-        event = store_figure(session, article, ref, figure, now, batch)
-        if event is not None:
-            events.append(event)
+        record = record_figure(session, article, figure, now, batch)
+        if record is not None:
+            out.figures += 1
+            if describe:
+                out.events.append(describe_figure(batch, record, figure, ref, now))
     if own:
         batch.flush()  # the figures' sources, in one statement
     for contract in facts.contracts:
         event = store_contract(session, article, ref, contract, now)
         if event is not None:
-            events.append(event)
-    return events
+            out.contracts += 1
+            if describe:
+                out.events.append(event)
+    return out
 
 
 def decide(engine: RuleEngine, session: Session, events: list[Event], now: datetime) -> list[Decision]:
@@ -206,11 +219,9 @@ def ingest_entry(
     ref = ArticleRef(id=article.id, title=article.title, url=article.link, feed=feed.name, published=article.published)
     if facts is None:
         facts = prepare_facts(extractor, entry, text, article.lang, now)
-    events = store_facts(session, facts, article, ref, now, batch.facts)
-    events.append(ArticleEvent(status=status, article=ref, text=text, at=now))
-    outcome.events = events
-    outcome.figures = sum(1 for e in events if e.type == "figure")
-    outcome.contracts = sum(1 for e in events if e.type == "contract")
+    stored = store_facts(session, facts, article, ref, now, batch.facts, describe=alerting)
+    outcome.figures, outcome.contracts = stored.figures, stored.contracts
     if alerting:
+        events = [*stored.events, ArticleEvent(status=status, article=ref, text=text, at=now)]
         outcome.alerts = len(store_decisions(session, config, decide(engine, session, events, now), article.id, now))
     return outcome

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select as sa_select
@@ -144,18 +145,23 @@ def _shift_year(d: date | None) -> date | None:
         return d.replace(year=d.year - 1, day=28)
 
 
-def store_figure(session: Session, article: Article, ref: ArticleRef, figure: Figure, now: datetime,
-                 batch: FactBatch | None = None) -> FigureEvent | None:
-    """Store a figure as an observation (or a new source of one) and describe what changed.
+@dataclass(frozen=True)
+class FigureRecord:
+    """What storing one figure did: the input `describe_figure` turns into a rule event."""
 
-    `batch` carries what earlier figures of the same poll loaded, and the caller flushes it; without
-    it, one is made (and flushed) for this call.
-    """
-    if batch is None:
-        batch = FactBatch(session)
-        event = store_figure(session, article, ref, figure, now, batch)
-        batch.flush()
-        return event
+    status: str  # new | revision | source
+    series_key: str
+    period: PeriodRef
+    rows: series_store.SeriesRows
+    times: list[datetime]  # when each source of this value was seen
+    revised: series_store.ObservationRow | None
+
+
+def record_figure(session: Session, article: Article, figure: Figure, now: datetime,
+                  batch: FactBatch) -> FigureRecord | None:
+    """Store a figure as an observation (or a new source of one) in `batch`'s session; None when
+    this article had reported it already. Describe it (if at all) before storing the next figure:
+    the baselines are those the series had when it arrived."""
     cache = batch.series
     published = (article.published or now).date()
     period = _period_of(figure, published)
@@ -172,18 +178,36 @@ def store_figure(session: Session, article: Article, ref: ArticleRef, figure: Fi
         if not cache.add_source(known.id, article.id, figure.quote, now,
                                 new_article=article.id in batch.new_article_ids):
             return None
-        status, revised = "source", None
-        times = cache.source_times(known.id)
-    else:
-        cache.add_observation(dict(
-            series_id=series_id, period_start=period.start, period_end=period.end, period_label=period.label,
-            value=figure.value, value_key=value_key, usd_value=figure.usd_value,
-            change_pct=figure.change_pct, change_basis=figure.change_basis, qualifier=figure.qualifier,
-            metric_text=figure.metric_text, quote=figure.quote, article_id=article.id, observed_at=now,
-        ), figure.quote, now)
-        status, revised = ("revision", current) if current is not None else ("new", None)
-        times = [now]
-    return _figure_event(batch.refs, rows, spec.key, figure, period, ref, times, revised, status, now)
+        return FigureRecord("source", spec.key, period, rows, cache.source_times(known.id), None)
+    cache.add_observation(dict(
+        series_id=series_id, period_start=period.start, period_end=period.end, period_label=period.label,
+        value=figure.value, value_key=value_key, usd_value=figure.usd_value,
+        change_pct=figure.change_pct, change_basis=figure.change_basis, qualifier=figure.qualifier,
+        metric_text=figure.metric_text, quote=figure.quote, article_id=article.id, observed_at=now,
+    ), figure.quote, now)
+    return FigureRecord("revision" if current is not None else "new", spec.key, period, rows, [now], current)
+
+
+def store_figure(session: Session, article: Article, ref: ArticleRef, figure: Figure, now: datetime,
+                 batch: FactBatch | None = None) -> FigureEvent | None:
+    """Store a figure as an observation (or a new source of one) and describe what changed.
+
+    `batch` carries what earlier figures of the same poll loaded, and the caller flushes it; without
+    it, one is made (and flushed) for this call.
+    """
+    if batch is None:
+        batch = FactBatch(session)
+        event = store_figure(session, article, ref, figure, now, batch)
+        batch.flush()
+        return event
+    record = record_figure(session, article, figure, now, batch)
+    return None if record is None else describe_figure(batch, record, figure, ref, now)
+
+
+def describe_figure(batch: FactBatch, record: FigureRecord, figure: Figure, ref: ArticleRef, now: datetime) -> FigureEvent:
+    """The rule event of a figure just stored, with its series' baselines."""
+    return _figure_event(batch.refs, record.rows, record.series_key, figure, record.period, ref, record.times,
+                         record.revised, record.status, now)
 
 
 def _figure_event(

@@ -2,7 +2,7 @@
 
 Network first, then parsing and extraction (in worker processes when configured); then every
 entry is stored in one transaction (see `_ingest_all`: a bad entry is retried alone and only it
-is lost). Validators (ETag, Last-Modified) are saved only after that transaction commits, so a
+is lost). The feed's validators (ETag, Last-Modified) are saved in that same transaction, so a
 crash mid-poll means the next poll fetches the same entries again, and re-processing them is a
 no-op.
 """
@@ -88,50 +88,54 @@ def poll_feed(rt: Runtime, feed: FeedConfig, *, now: datetime | None = None, for
     database poll each feed once per interval between them.
     """
     now = now or utcnow()
-    if not force:
-        with session_scope(rt.db) as session:
+    with session_scope(rt.db) as session:
+        if not force:
             lease = timedelta(seconds=rt.config.fetch.deadline * 3 + 60)
             if not feed_store.claim_poll(session, feed.name, feed.url, rt.owner, now, lease, feed.interval * 0.5):
                 log.debug("poll %s skipped: polled recently or leased by another instance", feed.name)
                 return PollReport(feed=feed.name, status="skipped")
+        state = feed_store.poll_state(session, feed.name, feed.url)
     try:
-        return _poll(rt, feed, now, force)
+        return _poll(rt, feed, state, now, force)
     finally:
         if not force:
             with session_scope(rt.db) as session:
                 feed_store.release_poll(session, feed.name, rt.owner)
 
 
-def _poll(rt: Runtime, feed: FeedConfig, now: datetime, force: bool) -> PollReport:
-    with session_scope(rt.db) as session:
-        state = feed_store.get_feed_state(session, feed.name, feed.url)
-        etag, last_modified, first = state.etag, state.last_modified, state.last_success is None
-        not_before = state.next_poll_after
-    if not_before and now < not_before and not force:  # backing off, or the feed asked us to wait
+def _poll(rt: Runtime, feed: FeedConfig, state: feed_store.PollState, now: datetime, force: bool) -> PollReport:
+    etag, last_modified, first = state.etag, state.last_modified, state.last_success is None
+    if state.next_poll_after and now < state.next_poll_after and not force:  # backing off, or the feed asked us to wait
         return PollReport(feed=feed.name, status="skipped")
     result = rt.fetcher.fetch(feed.url, etag=etag, last_modified=last_modified, allow_file=feed.is_local)
     if result.status == "error":
         return _record_error(rt, feed, result.error or "fetch failed", now, result.retry_after)
     if result.status == "not_modified":
         with session_scope(rt.db) as session:
-            state = feed_store.get_feed_state(session, feed.name, feed.url)
-            feed_store.record_success(state, now=now, etag=etag, last_modified=last_modified, new_entries=0,
+            feed_store.record_success(session, feed.name, feed.url, now=now, etag=etag, last_modified=last_modified,
+                                      new_entries=0,
                                       next_poll_after=_not_before(feed, now, _delay(feed, 0, max_age=result.max_age)))
         return PollReport(feed=feed.name, status="not_modified")
     parsed = rt.cpu.parse(result, feed.name)
     if parsed.error and not parsed.entries:
         return _record_error(rt, feed, f"{feed.url}: {parsed.error}", now)
     first_poll_mode = feed.first_poll or rt.config.alerts.first_poll
-    report = _ingest_all(rt, feed, parsed.entries, now, alerting=not first or first_poll_mode == "alert")
-    with session_scope(rt.db) as session:
-        state = feed_store.get_feed_state(session, feed.name, feed.url)
-        feed_store.record_success(state, now=now, etag=result.etag, last_modified=result.last_modified,
-                                  new_entries=report.new_articles,
-                                  next_poll_after=_not_before(feed, now, _delay(feed, 0, max_age=result.max_age, ttl=parsed.ttl_minutes)))
+    success = _Success(result.etag, result.last_modified,
+                       _not_before(feed, now, _delay(feed, 0, max_age=result.max_age, ttl=parsed.ttl_minutes)))
+    report = _ingest_all(rt, feed, parsed.entries, now, success, alerting=not first or first_poll_mode == "alert")
     log.info("poll %s: %d entries, %d new articles, %d figures, %d contracts, %d alerts%s",
              feed.name, report.entries, report.new_articles, report.figures, report.contracts, report.alerts,
              " (first poll: facts recorded as baseline, no alerts)" if report.baseline else "")
     return report
+
+
+@dataclass(frozen=True)
+class _Success:
+    """What a successful poll records about its feed, in the transaction that stores its entries."""
+
+    etag: str | None
+    last_modified: str | None
+    next_poll_after: datetime | None
 
 
 @dataclass
@@ -171,8 +175,9 @@ def _prepare(rt: Runtime, feed: FeedConfig, entries: list[FeedEntry], now: datet
     return prepared
 
 
-def _ingest_all(rt: Runtime, feed: FeedConfig, entries: list[FeedEntry], now: datetime, *, alerting: bool) -> PollReport:
-    """Store every entry in one transaction.
+def _ingest_all(rt: Runtime, feed: FeedConfig, entries: list[FeedEntry], now: datetime, success: _Success, *,
+                alerting: bool) -> PollReport:
+    """Store every entry, and the feed's new state, in one transaction.
 
     The entries are first stored together without savepoints (the common case, and the fast one).
     If one fails, that transaction rolls back and they are stored again, each in a savepoint of
@@ -183,10 +188,10 @@ def _ingest_all(rt: Runtime, feed: FeedConfig, entries: list[FeedEntry], now: da
     ordered = sorted(entries, key=lambda e: as_utc(e.published) or now)
     prepared = _prepare(rt, feed, ordered, now, report)
     try:
-        outcomes = _store(rt, feed, prepared, now, alerting, isolate=False)
+        outcomes = _store(rt, feed, prepared, now, success, alerting, isolate=False)
     except Exception as exc:  # noqa: BLE001 - retried entry by entry, which logs the culprit
         log.debug("feed %s: storing the entries together failed (%r); storing them one by one", feed.name, exc)
-        outcomes = _store(rt, feed, prepared, now, alerting, isolate=True)
+        outcomes = _store(rt, feed, prepared, now, success, alerting, isolate=True)
     for outcome in outcomes:
         if outcome is None:
             report.entry_errors += 1
@@ -198,10 +203,11 @@ def _ingest_all(rt: Runtime, feed: FeedConfig, entries: list[FeedEntry], now: da
     return report
 
 
-def _store(rt: Runtime, feed: FeedConfig, prepared: list[_Prepared], now: datetime, alerting: bool, *,
-           isolate: bool) -> list[EntryOutcome | None]:
-    """Store the prepared entries in one transaction; with `isolate`, each in a savepoint so that a bad
-    one rolls back alone (its outcome is None). Without it, any failure raises and nothing is stored."""
+def _store(rt: Runtime, feed: FeedConfig, prepared: list[_Prepared], now: datetime, success: _Success,
+           alerting: bool, *, isolate: bool) -> list[EntryOutcome | None]:
+    """Store the prepared entries and the feed's success in one transaction; with `isolate`, each entry
+    in a savepoint so that a bad one rolls back alone (its outcome is None). Without it, any failure
+    raises and nothing is stored."""
     engine = rt.rulebook.engine
     outcomes: list[EntryOutcome | None] = []
     with session_scope(rt.db) as session:
@@ -226,6 +232,10 @@ def _store(rt: Runtime, feed: FeedConfig, prepared: list[_Prepared], now: dateti
                 outcomes.append(None)
                 log.exception("feed %s: entry %s could not be stored", feed.name, item.entry.link or item.entry.entry_id)
         batch.flush()
+        feed_store.record_success(session, feed.name, feed.url, now=now, etag=success.etag,
+                                  last_modified=success.last_modified,
+                                  new_entries=sum(1 for o in outcomes if o is not None and o.status == "new"),
+                                  next_poll_after=success.next_poll_after)
     return outcomes
 
 

@@ -81,7 +81,7 @@ class Replay:
         ref = ArticleRef(id=row.id, title=title, url=url, feed=feed, published=row.published)
         if facts is None:
             facts = self.extractor.extract(body, published=(published or at).date(), lang=lang)
-        events: list[Event] = store_facts(session, facts, row, ref, at)
+        events: list[Event] = store_facts(session, facts, row, ref, at).events
         events.append(ArticleEvent(status="new", article=ref, text=body, at=at))
         return row, events
 

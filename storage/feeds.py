@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -32,20 +34,50 @@ def get_feed_state(session: Session, name: str, url: str) -> FeedState:
     return state
 
 
+@dataclass(frozen=True)
+class PollState:
+    """What a poll needs to know of its feed's stored state."""
+
+    etag: str | None
+    last_modified: str | None
+    last_success: datetime | None
+    next_poll_after: datetime | None
+
+
+_POLL_COLUMNS = (FeedState.url, FeedState.etag, FeedState.last_modified, FeedState.last_success,
+                 FeedState.next_poll_after)
+
+
+def poll_state(session: Session, name: str, url: str) -> PollState:
+    """The poll state of feed `name`, its row created on first use; when the feed now points
+    elsewhere, the old URL's validators are dropped. (Plain rows: the hot path of every poll.)"""
+    query = sa_select(*_POLL_COLUMNS).where(FeedState.name == name)
+    row = session.execute(query).first()
+    if row is None:
+        _insert_ignoring_conflict(session, name, url)
+        row = session.execute(query).one()
+    if row.url != url:
+        session.execute(update(FeedState).where(FeedState.name == name).values(url=url, etag=None, last_modified=None))
+        return PollState(None, None, row.last_success, row.next_poll_after)
+    return PollState(row.etag, row.last_modified, row.last_success, row.next_poll_after)
+
+
 def record_success(
-    state: FeedState, *, now: datetime, etag: str | None, last_modified: str | None, new_entries: int,
-    next_poll_after: datetime | None = None,
+    session: Session, name: str, url: str, *, now: datetime, etag: str | None, last_modified: str | None,
+    new_entries: int, next_poll_after: datetime | None = None,
 ) -> None:
-    """Mark a poll that reached the feed (200 or 304)."""
-    state.last_poll = state.last_success = now
-    state.polls += 1
-    state.consecutive_errors = 0
-    state.last_error = None
-    state.next_poll_after = next_poll_after
+    """Mark a poll that reached the feed (200 or 304), in one UPDATE."""
+    values: dict[str, object] = dict(
+        last_poll=now, last_success=now, polls=FeedState.polls + 1, consecutive_errors=0, last_error=None,
+        next_poll_after=next_poll_after)
     if etag is not None or last_modified is not None:
-        state.etag, state.last_modified = etag, last_modified
+        values.update(etag=etag, last_modified=last_modified)
     if new_entries:
-        state.last_new_entry = now
+        values["last_new_entry"] = now
+    statement = update(FeedState).where(FeedState.name == name).values(values)
+    if session.execute(statement).rowcount == 0:  # the row went away during the poll: make it again
+        _insert_ignoring_conflict(session, name, url)
+        session.execute(statement)
 
 
 def record_error(state: FeedState, *, now: datetime, error: str, next_poll_after: datetime | None) -> None:

@@ -109,3 +109,35 @@ def test_contract_reported_twice_is_one_contract_with_two_sources(db: Engine) ->
         with session_scope(db) as s:
             events.append(store_contract(s, art, ref, deal, datetime(2025, 1, day, tzinfo=timezone.utc)))
     assert [e.status for e in events] == ["new", "source"] and events[1].sources == 2
+
+
+def test_facts_stored_without_events_are_stored_and_counted_alike(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A poll that raises no alerts skips building events: the rows and counts must not change."""
+    from sqlalchemy import select
+
+    from monitor.extract.models import Facts
+    from monitor.ingest import store_facts
+    from storage.models import Observation, ObservationSource
+
+    deal = Contract(company="CRRC", project="Dubai Metro Blue Line", value=5.6e9, unit="USD", usd_value=5.6e9,
+                    quote="CRRC secured ...", span=(0, 5))
+    facts = Facts(figures=[exports(1.61e12, ytd(2024, 10)), exports(1.79e12, ytd(2024, 11)),
+                           exports(1.79e12, ytd(2024, 11))], contracts=[deal])
+    stored = {}
+    for describe in (True, False):
+        engine = make_engine(f"sqlite:///{tmp_path / f'{describe}.db'}")
+        init_db(engine)
+        for day in (1, 2):  # the second article repeats every fact: sources, not news
+            when = datetime(2024, 12, day, tzinfo=timezone.utc)
+            art, ref = add_article(engine, when)
+            with session_scope(engine) as s:
+                out = store_facts(s, facts, art, ref, when, describe=describe)
+                assert (out.figures, out.contracts) == (2, 1)
+                assert len(out.events) == (3 if describe else 0)
+        with session_scope(engine) as s:
+            stored[describe] = (
+                sorted(s.execute(select(Observation.value, Observation.period_label)).all()),
+                len(s.execute(select(ObservationSource.observation_id)).all()),
+            )
+        engine.dispose()
+    assert stored[True] == stored[False] and len(stored[True][0]) == 2 and stored[True][1] == 4
