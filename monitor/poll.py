@@ -137,6 +137,11 @@ class _Success:
     last_modified: str | None
     next_poll_after: datetime | None
 
+    def keeping_old_validators(self) -> _Success:
+        """The same success, but the feed keeps the validators it had: the next poll then fetches it
+        in full again, and entries that failed this time are retried (stored ones are no-ops)."""
+        return _Success(None, None, self.next_poll_after)
+
 
 @dataclass
 class _Prepared:
@@ -181,12 +186,15 @@ def _ingest_all(rt: Runtime, feed: FeedConfig, entries: list[FeedEntry], now: da
 
     The entries are first stored together without savepoints (the common case, and the fast one).
     If one fails, that transaction rolls back and they are stored again, each in a savepoint of
-    its own, so only the bad entry is lost (and logged).
+    its own, so only the bad entry is left out (and logged). An entry left out, here or because it
+    could not be read, is not lost: the feed keeps its old validators, so the next poll retries it.
     """
     report = PollReport(feed=feed.name, status="ok", entries=len(entries), baseline=not alerting)
     # Oldest first, so baselines build up in publication order.
     ordered = sorted(entries, key=lambda e: as_utc(e.published) or now)
     prepared = _prepare(rt, feed, ordered, now, report)
+    if report.entry_errors:
+        success = success.keeping_old_validators()
     try:
         outcomes = _store(rt, feed, prepared, now, success, alerting, isolate=False)
     except Exception as exc:  # noqa: BLE001 - retried entry by entry, which logs the culprit
@@ -200,6 +208,9 @@ def _ingest_all(rt: Runtime, feed: FeedConfig, entries: list[FeedEntry], now: da
         report.figures += outcome.figures
         report.contracts += outcome.contracts
         report.alerts += outcome.alerts
+    if report.entry_errors:
+        log.warning("feed %s (%s): %d entries failed (see above); the next poll fetches the feed in full "
+                    "again and retries them", feed.name, feed.url, report.entry_errors)
     return report
 
 
@@ -232,6 +243,8 @@ def _store(rt: Runtime, feed: FeedConfig, prepared: list[_Prepared], now: dateti
                 outcomes.append(None)
                 log.exception("feed %s: entry %s could not be stored", feed.name, item.entry.link or item.entry.entry_id)
         batch.flush()
+        if any(o is None for o in outcomes):
+            success = success.keeping_old_validators()
         feed_store.record_success(session, feed.name, feed.url, now=now, etag=success.etag,
                                   last_modified=success.last_modified,
                                   new_entries=sum(1 for o in outcomes if o is not None and o.status == "new"),

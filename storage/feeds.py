@@ -44,20 +44,24 @@ class PollState:
     next_poll_after: datetime | None
 
 
-_POLL_COLUMNS = (FeedState.url, FeedState.etag, FeedState.last_modified, FeedState.last_success,
-                 FeedState.next_poll_after)
+# The hot path of every poll uses the table itself (Core): plain rows, and an UPDATE that need not
+# look for FeedState objects in the session to keep them in step.
+_TABLE = FeedState.__table__
+_POLL_STATE = sa_select(_TABLE.c.url, _TABLE.c.etag, _TABLE.c.last_modified, _TABLE.c.last_success,
+                        _TABLE.c.next_poll_after)
 
 
 def poll_state(session: Session, name: str, url: str) -> PollState:
     """The poll state of feed `name`, its row created on first use; when the feed now points
-    elsewhere, the old URL's validators are dropped. (Plain rows: the hot path of every poll.)"""
-    query = sa_select(*_POLL_COLUMNS).where(FeedState.name == name)
-    row = session.execute(query).first()
+    elsewhere, the old URL's validators are dropped."""
+    conn = session.connection()
+    query = _POLL_STATE.where(_TABLE.c.name == name)
+    row = conn.execute(query).first()
     if row is None:
         _insert_ignoring_conflict(session, name, url)
-        row = session.execute(query).one()
+        row = conn.execute(query).one()
     if row.url != url:
-        session.execute(update(FeedState).where(FeedState.name == name).values(url=url, etag=None, last_modified=None))
+        conn.execute(_TABLE.update().where(_TABLE.c.name == name).values(url=url, etag=None, last_modified=None))
         return PollState(None, None, row.last_success, row.next_poll_after)
     return PollState(row.etag, row.last_modified, row.last_success, row.next_poll_after)
 
@@ -68,16 +72,17 @@ def record_success(
 ) -> None:
     """Mark a poll that reached the feed (200 or 304), in one UPDATE."""
     values: dict[str, object] = dict(
-        last_poll=now, last_success=now, polls=FeedState.polls + 1, consecutive_errors=0, last_error=None,
+        last_poll=now, last_success=now, polls=_TABLE.c.polls + 1, consecutive_errors=0, last_error=None,
         next_poll_after=next_poll_after)
     if etag is not None or last_modified is not None:
         values.update(etag=etag, last_modified=last_modified)
     if new_entries:
         values["last_new_entry"] = now
-    statement = update(FeedState).where(FeedState.name == name).values(values)
-    if session.execute(statement).rowcount == 0:  # the row went away during the poll: make it again
+    statement = _TABLE.update().where(_TABLE.c.name == name).values(values)
+    conn = session.connection()
+    if conn.execute(statement).rowcount == 0:  # the row went away during the poll: make it again
         _insert_ignoring_conflict(session, name, url)
-        session.execute(statement)
+        conn.execute(statement)
 
 
 def record_error(state: FeedState, *, now: datetime, error: str, next_poll_after: datetime | None) -> None:

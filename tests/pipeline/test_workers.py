@@ -202,3 +202,47 @@ def test_an_entry_that_cannot_be_stored_is_the_only_one_lost(tmp_path: Path, htt
     assert len(values) == 5 and 23e9 not in values
     assert any("https://x.example/3" in r.getMessage() and r.exc_text and "disk full" in r.exc_text
                for r in caplog.records)
+
+
+@pytest.mark.parametrize("stage", ["store", "extract"])
+def test_an_entry_that_failed_is_retried_by_the_next_poll(tmp_path: Path, http_server: LoopbackHTTP,
+                                                          monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
+    """A failed entry must not be lost behind the feed's new ETag (the next poll would get 304)."""
+    import monitor.poll
+    from storage.models import FeedState
+
+    broken = {"on": True}
+    if stage == "store":
+        real_ingest = monitor.poll.ingest_entry
+
+        def ingest(session, config, extractor, engine, feed, entry, **kw):  # type: ignore[no-untyped-def]
+            if broken["on"] and entry.entry_id.endswith("g3"):
+                raise RuntimeError("database is locked")  # a transient storage failure of one entry
+            return real_ingest(session, config, extractor, engine, feed, entry, **kw)
+
+        monkeypatch.setattr(monitor.poll, "ingest_entry", ingest)
+    rt = _project(tmp_path, http_server, 0)
+    http_server.routes["/feed.xml"].headers["ETag"] = '"v1"'
+    if stage == "extract":
+        real_extract = rt.extractor.extract
+
+        def extract(text, published=None, lang=None):  # type: ignore[no-untyped-def]
+            if broken["on"] and "Report 3" in text:
+                raise ValueError("extractor bug")
+            return real_extract(text, published, lang)
+
+        monkeypatch.setattr(rt.extractor, "extract", extract)
+    try:
+        first = poll_feed(rt, rt.config.feeds[0], force=True)
+        with session_scope(rt.db) as s:
+            etag_after_failure = s.get(FeedState, "f").etag
+        broken["on"] = False  # fixed (the lock cleared, the extractor upgraded)
+        second = poll_feed(rt, rt.config.feeds[0], force=True)
+        with session_scope(rt.db) as s:
+            etag_after_retry = s.get(FeedState, "f").etag
+            links = sorted(a.link for a in s.query(Article).all())
+    finally:
+        rt.close()
+    assert (first.entry_errors, first.new_articles) == (1, 5) and etag_after_failure is None
+    assert (second.entry_errors, second.new_articles) == (0, 1) and etag_after_retry == '"v1"'
+    assert links == [f"https://x.example/{i}" for i in range(6)]
