@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import Update, bindparam, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -18,8 +19,8 @@ def _insert_ignoring_conflict(session: Session, name: str, url: str) -> None:
     # Two instances may meet a new feed at the same moment: the second insert must not fail.
     dialect = session.get_bind().dialect.name
     insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
-    session.execute(insert(FeedState).values(name=name, url=url, consecutive_errors=0, polls=0)
-                    .on_conflict_do_nothing(index_elements=["name"]))
+    session.connection().execute(insert(FeedState.__table__).values(name=name, url=url, consecutive_errors=0, polls=0)
+                                 .on_conflict_do_nothing(index_elements=["name"]))
 
 
 def get_feed_state(session: Session, name: str, url: str) -> FeedState:
@@ -44,26 +45,41 @@ class PollState:
     next_poll_after: datetime | None
 
 
-# The hot path of every poll uses the table itself (Core): plain rows, and an UPDATE that need not
-# look for FeedState objects in the session to keep them in step.
+# The hot path of every poll uses the table itself (Core) and statements built once: plain rows,
+# and UPDATEs that need not look for FeedState objects in the session to keep them in step.
 _TABLE = FeedState.__table__
+_THIS_FEED = _TABLE.c.name == bindparam("feed_name")
 _POLL_STATE = sa_select(_TABLE.c.url, _TABLE.c.etag, _TABLE.c.last_modified, _TABLE.c.last_success,
-                        _TABLE.c.next_poll_after)
+                        _TABLE.c.next_poll_after).where(_THIS_FEED)
+_MOVED = _TABLE.update().where(_THIS_FEED).values(url=bindparam("new_url"), etag=None, last_modified=None)
 
 
 def poll_state(session: Session, name: str, url: str) -> PollState:
     """The poll state of feed `name`, its row created on first use; when the feed now points
     elsewhere, the old URL's validators are dropped."""
     conn = session.connection()
-    query = _POLL_STATE.where(_TABLE.c.name == name)
-    row = conn.execute(query).first()
+    row = conn.execute(_POLL_STATE, {"feed_name": name}).first()
     if row is None:
         _insert_ignoring_conflict(session, name, url)
-        row = conn.execute(query).one()
+        row = conn.execute(_POLL_STATE, {"feed_name": name}).one()
     if row.url != url:
-        conn.execute(_TABLE.update().where(_TABLE.c.name == name).values(url=url, etag=None, last_modified=None))
+        conn.execute(_MOVED, {"feed_name": name, "new_url": url})
         return PollState(None, None, row.last_success, row.next_poll_after)
     return PollState(row.etag, row.last_modified, row.last_success, row.next_poll_after)
+
+
+@functools.cache
+def _success_statement(validators: bool, new_entries: bool) -> Update:
+    """The UPDATE recording a successful poll; parameters feed_name, now, next_poll (and etag, lm)."""
+    now = bindparam("now", type_=_TABLE.c.last_poll.type)
+    values: dict[str, object] = dict(
+        last_poll=now, last_success=now, polls=_TABLE.c.polls + 1, consecutive_errors=0, last_error=None,
+        next_poll_after=bindparam("next_poll", type_=_TABLE.c.next_poll_after.type))
+    if validators:
+        values.update(etag=bindparam("new_etag"), last_modified=bindparam("new_lm"))
+    if new_entries:
+        values["last_new_entry"] = now
+    return _TABLE.update().where(_THIS_FEED).values(values)
 
 
 def record_success(
@@ -71,18 +87,15 @@ def record_success(
     new_entries: int, next_poll_after: datetime | None = None,
 ) -> None:
     """Mark a poll that reached the feed (200 or 304), in one UPDATE."""
-    values: dict[str, object] = dict(
-        last_poll=now, last_success=now, polls=_TABLE.c.polls + 1, consecutive_errors=0, last_error=None,
-        next_poll_after=next_poll_after)
-    if etag is not None or last_modified is not None:
-        values.update(etag=etag, last_modified=last_modified)
-    if new_entries:
-        values["last_new_entry"] = now
-    statement = _TABLE.update().where(_TABLE.c.name == name).values(values)
+    validators = etag is not None or last_modified is not None
+    statement = _success_statement(validators, bool(new_entries))
+    params = {"feed_name": name, "now": now, "next_poll": next_poll_after, "new_etag": etag, "new_lm": last_modified}
+    if not validators:
+        del params["new_etag"], params["new_lm"]
     conn = session.connection()
-    if conn.execute(statement).rowcount == 0:  # the row went away during the poll: make it again
+    if conn.execute(statement, params).rowcount == 0:  # the row went away during the poll: make it again
         _insert_ignoring_conflict(session, name, url)
-        conn.execute(statement)
+        conn.execute(statement, params)
 
 
 def record_error(state: FeedState, *, now: datetime, error: str, next_poll_after: datetime | None) -> None:
