@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import email.utils
 import re
+import sys
 import threading
 import time
 import weakref
@@ -28,7 +29,12 @@ from urllib.parse import unquote, urlsplit
 
 import brotli
 import httpcore
-import httpx
+
+# httpx imports its command-line tool whenever click and rich are installed (typer brings them),
+# and with it rich and pygments: ~6 MB of the daemon's memory for a tool we never run. A None entry
+# makes that one import fail, and httpx then leaves its CLI out, as it does when rich is missing.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+import httpx  # noqa: E402
 
 from monitor.config import FetchConfig
 from monitor.fetched import FetchResult

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -117,3 +119,11 @@ def test_systemd_unit_runs_the_daemon() -> None:
     words = shlex.split(exec_start[0])
     assert words[0].endswith("soe-monitor") and words[-1] == "run", words
     assert "[Install]" in unit and re.search(r"^User=(?!root$)\S+", unit, re.M), "the unit should not run as root"
+
+
+def test_the_daemon_does_not_load_httpx_command_line_tool() -> None:
+    """httpx would import rich and pygments for its CLI (~6 MB of the daemon's memory budget)."""
+    code = ("import sys, monitor.runtime, monitor.poll, httpx\n"
+            "assert httpx.Client and 'rich' not in sys.modules and 'pygments' not in sys.modules, sorted(sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
