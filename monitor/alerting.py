@@ -10,7 +10,7 @@ from sqlmodel import Session
 from monitor.config import Config
 from rules.events import Decision
 from storage import alerts as alert_store
-from storage.models import Alert, Silence
+from storage.models import Silence
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +79,12 @@ def channel_statuses(config: Config, decision: Decision, silenced: bool) -> dict
 
 def store_decisions(
     session: Session, config: Config, decisions: list[Decision], article_id: int | None, now: datetime,
-) -> list[Alert]:
+) -> list[alert_store.StoredAlert]:
     """Put each decision in the outbox (deduplicated); return the alerts that are new."""
     if not decisions:
         return []
     silences = alert_store.active_silences(session, now)
-    created: list[Alert] = []
+    created: list[alert_store.StoredAlert] = []
     for decision in decisions:
         silenced = any(is_silenced(s, decision) for s in silences)
         alert = alert_store.insert_alert(session, alert_store.NewAlert(

@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm.util import identity_key
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from monitor.extract.models import Contract, Figure
 from rules.events import ArticleRef, ContractEvent, FigureEvent, PeriodRef, SeriesPoint
@@ -57,6 +58,11 @@ def _point(obs: series_store.ObservationRow | None, unit: str, articles: "Articl
     )
 
 
+_ARTICLES = Article.__table__
+_ARTICLE_REFS = sa_select(_ARTICLES.c.id, _ARTICLES.c.title, _ARTICLES.c.link, _ARTICLES.c.published).where(
+    _ARTICLES.c.id.in_(bindparam("ids", expanding=True)))
+
+
 class ArticleRefs:
     """Looks up (and caches, for the life of the session) the ArticleRef of stored articles."""
 
@@ -82,12 +88,9 @@ class ArticleRefs:
             if art is not None:
                 self._cache[article_id] = ArticleRef(id=art.id, title=art.title, url=art.link, published=art.published)
                 missing.discard(article_id)
-        if missing:
-            with self._session.no_autoflush:  # everything this needs is flushed already
-                rows = self._session.execute(sa_select(Article.id, Article.title, Article.link, Article.published)
-                                             .where(col(Article.id).in_(sorted(missing))))
-                for r in rows:
-                    self._cache[r.id] = ArticleRef(id=r.id, title=r.title, url=r.link, published=r.published)
+        if missing:  # read through the connection (Core): everything this needs is flushed already
+            for r in self._session.connection().execute(_ARTICLE_REFS, {"ids": sorted(missing)}):
+                self._cache[r.id] = ArticleRef(id=r.id, title=r.title, url=r.link, published=r.published)
 
     def put(self, ref: ArticleRef) -> None:
         """Remember the reference of an article just stored."""

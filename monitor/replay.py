@@ -26,8 +26,9 @@ from monitor.ingest import decide, store_facts
 from rules.engine import RuleEngine
 from rules.events import ArticleEvent, ArticleRef, Event
 from storage import articles as article_store
+from storage.alerts import StoredAlert
 from storage.db import init_db, make_engine, session_scope
-from storage.models import Alert, Article, Delivery, as_utc
+from storage.models import Article, Delivery, as_utc
 
 
 @dataclass
@@ -109,7 +110,7 @@ class Replay:
         return self.article(**stored_article_args(session, art), alerting=alerting)
 
     @staticmethod
-    def _describe(session: Session, alert: Alert, title: str) -> ReplayAlert:
+    def _describe(session: Session, alert: StoredAlert, title: str) -> ReplayAlert:
         channels = list(session.exec(select(Delivery.channel).where(Delivery.alert_id == alert.id)))
         return ReplayAlert(rule=alert.rule, key=alert.key, severity=alert.severity, subject=alert.subject,
                            message=alert.message, at=alert.created_at, channels=channels, article_title=title)

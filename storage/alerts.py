@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
+import functools
+
+from sqlalchemy import Insert, func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.models import Alert, Delivery, KeyValue, RuleMatch, Silence, utcnow
@@ -27,23 +31,49 @@ class NewAlert:
     channels: dict[str, str]
 
 
-def insert_alert(session: Session, new: NewAlert, now: datetime) -> Alert | None:
+@dataclass(frozen=True)
+class StoredAlert:
+    """An alert just put in the outbox."""
+
+    id: int
+    rule: str
+    key: str
+    severity: str
+    subject: str
+    message: str
+    created_at: datetime
+
+
+# Alerts are written through the tables (Core): a poll may store thousands, and the ORM's unit of
+# work (an object and a flush per row) would cost more than everything else in it.
+_INSERT_DELIVERY = Delivery.__table__.insert()
+
+
+@functools.cache
+def _insert_new_alert(dialect: str) -> Insert:
+    """INSERT of an alert that returns its id, or no row when its dedup key is stored already."""
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
+    table = Alert.__table__
+    return insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.id)
+
+
+def insert_alert(session: Session, new: NewAlert, now: datetime) -> StoredAlert | None:
     """Store an alert and one delivery row per channel; None when its dedup key is already stored.
 
     Runs inside the caller's transaction, so the alert commits together with the observation
     that raised it.
     """
-    if session.exec(select(Alert.id).where(Alert.dedup_key == new.dedup_key)).first() is not None:
+    conn = session.connection()
+    alert_id = conn.execute(_insert_new_alert(conn.dialect.name), dict(
+        rule=new.rule, key=new.key, dedup_key=new.dedup_key, severity=new.severity, subject=new.subject,
+        message=new.message, fact=new.fact, article_id=new.article_id, created_at=now)).scalar()
+    if alert_id is None:
         return None
-    alert = Alert(rule=new.rule, key=new.key, dedup_key=new.dedup_key, severity=new.severity,
-                  subject=new.subject, message=new.message, fact=new.fact, article_id=new.article_id,
-                  created_at=now)
-    session.add(alert)
-    session.flush()
-    for channel, status in new.channels.items():
-        session.add(Delivery(alert_id=alert.id, channel=channel, status=status, next_attempt_at=now, created_at=now))
-    session.flush()
-    return alert
+    if new.channels:
+        conn.execute(_INSERT_DELIVERY, [
+            dict(alert_id=alert_id, channel=channel, status=status, attempts=0, next_attempt_at=now, created_at=now)
+            for channel, status in new.channels.items()])
+    return StoredAlert(alert_id, new.rule, new.key, new.severity, new.subject, new.message, now)
 
 
 def last_fired(session: Session, rule: str, key: str) -> datetime | None:
@@ -67,14 +97,20 @@ def count_matches(session: Session, rule: str, key: str, since: datetime) -> int
 
 
 def active_silences(session: Session, now: datetime) -> list[Silence]:
-    """Silences in force now."""
-    return list(session.exec(select(Silence).where(Silence.ends_at > now).order_by(Silence.id)))
+    """Silences in force at `now`; asked again with the same `now` (one poll's articles), the session
+    answers from memory."""
+    memo: dict[datetime, list[Silence]] = session.info.setdefault("active_silences", {})
+    if now not in memo:
+        memo.clear()
+        memo[now] = list(session.exec(select(Silence).where(Silence.ends_at > now).order_by(Silence.id)))
+    return memo[now]
 
 
 def add_silence(session: Session, silence: Silence) -> Silence:
     """Store a silence."""
     session.add(silence)
     session.flush()
+    session.info.pop("active_silences", None)
     return silence
 
 
@@ -92,6 +128,7 @@ def expire_silence(session: Session, silence_id: int, now: datetime) -> bool:
     if silence is None:
         return False
     silence.ends_at = min(silence.ends_at, now)
+    session.info.pop("active_silences", None)
     return True
 
 

@@ -79,6 +79,25 @@ def test_a_silence_holds_until_it_ends(tmp_path: Path) -> None:
     engine.dispose()
 
 
+
+def test_silences_are_read_once_per_poll_time_and_a_new_one_counts_at_once(tmp_path: Path) -> None:
+    from storage import alerts as alert_store
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    init_db(engine)
+    config = Config(channels={"hook": ChannelConfig(url="json://h/x")})
+    at = T0 + timedelta(minutes=5)
+    with session_scope(engine) as s:
+        (before,) = store_decisions(s, config, [decision(period="Sep")], None, at)
+        assert alert_store.active_silences(s, at) is alert_store.active_silences(s, at)  # one query per time
+        alert_store.add_silence(s, Silence(rule="*", matchers={}, comment="c", ends_at=T0 + timedelta(hours=1)))
+        (added,) = store_decisions(s, config, [decision(period="Oct")], None, at)
+        alert_store.expire_silence(s, 1, at)
+        (expired,) = store_decisions(s, config, [decision(period="Nov")], None, at)
+        status = {d.alert_id: d.status for d in s.exec(select(Delivery))}
+    engine.dispose()
+    assert [status[a.id] for a in (before, added, expired)] == ["pending", "silenced", "pending"]
+
 # --------------------------------------------------------------------------- the user's path
 
 
