@@ -539,6 +539,7 @@ _NUM_PLANS: dict[tuple[bool, bool, bool, bool], Plan] = {
 # A year with none of _NUM_CUES near it: tried at itself only (a copy, told apart by identity from the plan of a
 # year with "FY" before it).
 _PLAIN_YEAR: Plan = (0, list(_NUM_PLANS[(False, False, False, False)][1]))
+((_, _, _PLAIN_YEAR_RX, _, _PLAIN_YEAR_KIND),) = _PLAIN_YEAR[1]  # its one form: en_year, of fixed kind "year"
 # Every text a year anchor's forms look at besides the year: comparison words and "FY" before it, H, Q and "-" around
 # it (all within 16 characters before and 7 after its start).
 _NUM_CUES = re.compile("|".join(_COMPARE_WORDS) + "|FY|H|Q|-")  # (literal alternatives: the engine skips to them)
@@ -619,7 +620,12 @@ def find_periods(text: str, start: int = 0, end: int | None = None,
         elif compared:
             starts = _word_starts(text, p, max(start, p - 24), 3)  # "compared with 2023" is a basis
         elif plan is _PLAIN_YEAR:
-            starts = [p]
+            # _try_forms(text, p, entries, [p], ...) for its one form (a year at p; the anchor's first character
+            # passes the form's first-character check), without the call and loops: most years take this path.
+            m = _PLAIN_YEAR_RX.match(text, p, min(end, p + _LOOKAHEAD))
+            if m is not None and m.end() > p:
+                found[(p, m.end(), _PLAIN_YEAR_KIND)] = m
+            continue
         else:
             starts = [p - 2, p] if text[max(0, p - 2):p] == "FY" else [p]
         _try_forms(text, p, entries, starts, min(end, p + _LOOKAHEAD), found)
