@@ -242,14 +242,15 @@ def _build_new(tag: str, m: re.Match[str]) -> PeriodMention | None:
 
 # Cheap anchors: literal words every period form contains, found with str.find (C speed). Each form's regex is
 # then tried only where a mention could start near an anchor of its class, so the cost follows the number of
-# anchors, not the length of the text.
+# anchors, not the length of the text. Words in capitals are anchors too ("FIRST HALF OF 2024" in a headline):
+# the forms read these words in any case. (Month names are read as written: "MAY" in capitals is a verb as often.)
 _ANCHOR_WORDS: dict[str, tuple[str, ...]] = {
     "mon": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-    "half": ("half", "Half", "H1", "H2", "1H", "2H"),
-    "qtr": ("quarter", "Quarter", "Q1", "Q2", "Q3", "Q4"),
-    "months": ("months",),
-    "year": ("year", "Year"),
-    "end": ("end", "End"),
+    "half": ("half", "Half", "HALF", "H1", "H2", "1H", "2H"),
+    "qtr": ("quarter", "Quarter", "QUARTER", "QUARTERS", "Q1", "Q2", "Q3", "Q4"),
+    "months": ("months", "MONTHS"),
+    "year": ("year", "Year", "YEAR"),
+    "end": ("end", "End", "END"),
     "num": ("19", "20"),
     "zh": ("年", "月", "季", "期"),
 }
@@ -363,7 +364,7 @@ def _anchor_regex() -> tuple[re.Pattern[str], list[tuple[str, int]]]:
     for first in sorted({w[0] for w in _MONTH_WORDS}):
         tails = "|".join(re.escape(w[1:]) for w in sorted(_MONTH_WORDS, key=len, reverse=True) if w[0] == first)
         add(first, f"{_NOT_AFTER_LETTER}(?=(?:{tails})(?![A-Za-z]))", "mon", 3)
-    for cls in ("half", "qtr", "year", "end"):
+    for cls in ("half", "qtr", "months", "year", "end"):
         for w in _ANCHOR_WORDS[cls]:
             if w[0] not in _FIND_FIRST:
                 add(w[0], f"{_NOT_AFTER_LETTER}(?={re.escape(w[1:])}{_WORD_END})", cls, len(w))

@@ -46,7 +46,7 @@ def _spec_anchors(text: str, start: int, end: int, spans: list[tuple[int, int]] 
 
 
 PIECES = ["H", "1", "2", "0", "9", "19", "20", "Q", "a", "s", "Jan", "January", "Mayear", "May", "Sept", "Septembers", "half",
-          "Half", "quarter", "months", "year", "Year", "end", "End", " ", "-", ",", ".", "年", "月", "季", "期", "²", "٣", "x",
+          "Half", "HALF", "quarter", "QUARTER", "QUARTERS", "months", "MONTHS", "year", "Year", "YEAR", "end", "End", "END", "S", " ", "-", ",", ".", "年", "月", "季", "期", "²", "٣", "x",
           "\n", "(", "ſ", "FY", "2024", "H2025", "Q2024"]
 
 

@@ -61,6 +61,13 @@ CASES = [
     ("as of June 30, 2024", None, None, "2024-06-30", "point", "2024-06-30", "2024-06-30"),
     ("截至2024年12月31日", None, None, "2024-12-31", "point", "2024-12-31", "2024-12-31"),
     ("2023年1-12月", None, None, "2023", "year", "2023-01-01", "2023-12-31"),
+    # Headlines in capitals: the half, quarter, months, year and end words are read in any case.
+    ("IN THE FIRST HALF OF 2024", None, None, "2024-H1", "half", "2024-01-01", "2024-06-30"),
+    ("THIRD QUARTER OF 2023", None, None, "2023-Q3", "quarter", "2023-07-01", "2023-09-30"),
+    ("THE FIRST THREE QUARTERS OF 2024", None, None, "January-September 2024", "ytd", "2024-01-01", "2024-09-30"),
+    ("THE FIRST 11 MONTHS OF 2024", None, None, "January-November 2024", "ytd", "2024-01-01", "2024-11-30"),
+    ("LAST YEAR", PUB, None, "2024", "year", "2024-01-01", "2024-12-31"),
+    ("AT END-2024", None, None, "2024-12-31", "point", "2024-12-31", "2024-12-31"),
 ]
 
 
