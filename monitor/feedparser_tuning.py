@@ -16,7 +16,6 @@ from typing import Any
 
 import feedparser.mixin
 import feedparser.namespaces._base
-import feedparser.urls
 
 # (module, attribute) pairs that call the join helpers by their imported names.
 _TARGETS = (

@@ -1,10 +1,10 @@
 """Poll one feed: fetch, parse, ingest its entries, record feed health.
 
 Network first, then parsing and extraction (in worker processes when configured); then every
-entry is stored in one transaction (see `_ingest_all`: a bad entry is retried alone and only it
-is lost). The feed's validators (ETag, Last-Modified) are saved in that same transaction, so a
-crash mid-poll means the next poll fetches the same entries again, and re-processing them is a
-no-op.
+entry is stored in one transaction (see `_ingest_all`: a bad entry is retried alone, and only it
+is left out, for the next poll to retry). The feed's validators (ETag, Last-Modified) are saved
+in that same transaction, so a crash mid-poll means the next poll fetches the same entries
+again, and re-processing them is a no-op.
 """
 
 from __future__ import annotations

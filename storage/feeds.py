@@ -70,7 +70,7 @@ def poll_state(session: Session, name: str, url: str) -> PollState:
 
 @functools.cache
 def _success_statement(validators: bool, new_entries: bool) -> Update:
-    """The UPDATE recording a successful poll; parameters feed_name, now, next_poll (and etag, lm)."""
+    """The UPDATE recording a successful poll; parameters feed_name, now, next_poll (and new_etag, new_lm)."""
     now = bindparam("now", type_=_TABLE.c.last_poll.type)
     values: dict[str, object] = dict(
         last_poll=now, last_success=now, polls=_TABLE.c.polls + 1, consecutive_errors=0, last_error=None,
