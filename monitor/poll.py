@@ -136,11 +136,12 @@ class _Success:
     etag: str | None
     last_modified: str | None
     next_poll_after: datetime | None
+    failed_entries: int = 0
 
-    def keeping_old_validators(self) -> _Success:
-        """The same success, but the feed keeps the validators it had: the next poll then fetches it
-        in full again, and entries that failed this time are retried (stored ones are no-ops)."""
-        return _Success(None, None, self.next_poll_after)
+    def with_failed(self, entries: int) -> _Success:
+        """The same success with entries that failed: the feed keeps the validators it had, so the
+        next poll fetches it in full again and retries them (stored ones are no-ops)."""
+        return _Success(None, None, self.next_poll_after, self.failed_entries + entries)
 
 
 @dataclass
@@ -194,7 +195,7 @@ def _ingest_all(rt: Runtime, feed: FeedConfig, entries: list[FeedEntry], now: da
     ordered = sorted(entries, key=lambda e: as_utc(e.published) or now)
     prepared = _prepare(rt, feed, ordered, now, report)
     if report.entry_errors:
-        success = success.keeping_old_validators()
+        success = success.with_failed(report.entry_errors)
     try:
         outcomes = _store(rt, feed, prepared, now, success, alerting, isolate=False)
     except Exception as exc:  # noqa: BLE001 - retried entry by entry, which logs the culprit
@@ -243,12 +244,12 @@ def _store(rt: Runtime, feed: FeedConfig, prepared: list[_Prepared], now: dateti
                 outcomes.append(None)
                 log.exception("feed %s: entry %s could not be stored", feed.name, item.entry.link or item.entry.entry_id)
         batch.flush()
-        if any(o is None for o in outcomes):
-            success = success.keeping_old_validators()
+        if None in outcomes:
+            success = success.with_failed(outcomes.count(None))
         feed_store.record_success(session, feed.name, feed.url, now=now, etag=success.etag,
                                   last_modified=success.last_modified,
                                   new_entries=sum(1 for o in outcomes if o is not None and o.status == "new"),
-                                  next_poll_after=success.next_poll_after)
+                                  next_poll_after=success.next_poll_after, failed_entries=success.failed_entries)
     return outcomes
 
 

@@ -70,10 +70,12 @@ def poll_state(session: Session, name: str, url: str) -> PollState:
 
 @functools.cache
 def _success_statement(validators: bool, new_entries: bool) -> Update:
-    """The UPDATE recording a successful poll; parameters feed_name, now, next_poll (and new_etag, new_lm)."""
+    """The UPDATE recording a successful poll; parameters feed_name, now, next_poll, problem (and new_etag,
+    new_lm)."""
     now = bindparam("now", type_=_TABLE.c.last_poll.type)
     values: dict[str, object] = dict(
-        last_poll=now, last_success=now, polls=_TABLE.c.polls + 1, consecutive_errors=0, last_error=None,
+        last_poll=now, last_success=now, polls=_TABLE.c.polls + 1, consecutive_errors=0,
+        last_error=bindparam("problem", type_=_TABLE.c.last_error.type),
         next_poll_after=bindparam("next_poll", type_=_TABLE.c.next_poll_after.type))
     if validators:
         values.update(etag=bindparam("new_etag"), last_modified=bindparam("new_lm"))
@@ -84,12 +86,16 @@ def _success_statement(validators: bool, new_entries: bool) -> Update:
 
 def record_success(
     session: Session, name: str, url: str, *, now: datetime, etag: str | None, last_modified: str | None,
-    new_entries: int, next_poll_after: datetime | None = None,
+    new_entries: int, next_poll_after: datetime | None = None, failed_entries: int = 0,
 ) -> None:
-    """Mark a poll that reached the feed (200 or 304), in one UPDATE."""
+    """Mark a poll that reached the feed (200 or 304), in one UPDATE. Entries of it that failed are
+    noted as the feed's last error (the feed itself is healthy: its error count is reset)."""
     validators = etag is not None or last_modified is not None
     statement = _success_statement(validators, bool(new_entries))
-    params = {"feed_name": name, "now": now, "next_poll": next_poll_after, "new_etag": etag, "new_lm": last_modified}
+    problem = (f"{failed_entries} {'entry' if failed_entries == 1 else 'entries'} could not be read or stored "
+               "(see the daemon's log); the next poll retries them") if failed_entries else None
+    params = {"feed_name": name, "now": now, "next_poll": next_poll_after, "problem": problem, "new_etag": etag,
+              "new_lm": last_modified}
     if not validators:
         del params["new_etag"], params["new_lm"]
     conn = session.connection()

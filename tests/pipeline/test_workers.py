@@ -235,14 +235,18 @@ def test_an_entry_that_failed_is_retried_by_the_next_poll(tmp_path: Path, http_s
     try:
         first = poll_feed(rt, rt.config.feeds[0], force=True)
         with session_scope(rt.db) as s:
-            etag_after_failure = s.get(FeedState, "f").etag
+            failed = s.get(FeedState, "f")
+            etag_after_failure, error_after_failure = failed.etag, failed.last_error
         broken["on"] = False  # fixed (the lock cleared, the extractor upgraded)
         second = poll_feed(rt, rt.config.feeds[0], force=True)
         with session_scope(rt.db) as s:
-            etag_after_retry = s.get(FeedState, "f").etag
+            retried = s.get(FeedState, "f")
+            etag_after_retry, error_after_retry, errors = retried.etag, retried.last_error, retried.consecutive_errors
             links = sorted(a.link for a in s.query(Article).all())
     finally:
         rt.close()
     assert (first.entry_errors, first.new_articles) == (1, 5) and etag_after_failure is None
+    assert error_after_failure.startswith("1 entry could not be read or stored")  # shown by `soe-monitor feeds`
     assert (second.entry_errors, second.new_articles) == (0, 1) and etag_after_retry == '"v1"'
+    assert error_after_retry is None and errors == 0
     assert links == [f"https://x.example/{i}" for i in range(6)]
