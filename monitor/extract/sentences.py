@@ -19,10 +19,43 @@ _LATIN = re.compile(r"[A-Za-z]")
 _FULLWIDTH_RE = re.compile("[" + "".join(chr(k) for k in _FULLWIDTH) + "]")
 
 
+# Lines in capitals ("SOE PROFITS ROSE 2.1 PERCENT TO 1.5 TRILLION YUAN"), common in headlines, are read in
+# headline case: the grammar's small words (function words, number words, units, verbs of change) are
+# lower-cased and every other word of four letters or more keeps only its first capital, as a sub-editor
+# would write the line. The quotes of figures still come from the text as written.
+_HEADLINE_LOWER = frozenset(
+    "a an and as at between but by during for from in into of on or over per than that the to until up down with while "
+    "compared year-on-year yoy about around nearly more less under after before its their it this these those which "
+    "was were is are has have had be been percent pct billion million trillion thousand hundred bn mn yuan dollars "
+    "rose fell grew increased decreased declined dropped jumped climbed reached totaled totalled hit surged slid "
+    "first second third fourth half quarter quarters month months year years end".split())
+_CAPITALS_LINE = re.compile(r"^[^a-z\n]*[A-Z][^a-z\n]*$", re.MULTILINE)  # a line with capitals and no small letter
+_CAPITALS_WORD = re.compile(r"[A-Z][A-Z'’-]*")
+_MIN_CAPITALS = 8  # fewer letters than this ("GDP", "CRRC") is a name, not a line in capitals
+
+
+def _headline_word(m: re.Match[str]) -> str:
+    word = m.group()
+    lower = word.lower()
+    if lower in _HEADLINE_LOWER:
+        return lower
+    return word if len(word) <= 3 else word[0] + lower[1:]  # short words are acronyms: US, GDP, SOE, H (of H1)
+
+
+def _headline_case(m: re.Match[str]) -> str:
+    line = m.group()
+    # Capitals among Chinese text are names ("央企CRRC与SASAC"), not a headline in capitals.
+    if sum(c.isascii() and c.isupper() for c in line) < _MIN_CAPITALS or _CJK.search(line):
+        return line
+    return _CAPITALS_WORD.sub(_headline_word, line)
+
+
 def normalize(text: str) -> str:
-    """Same-length copy of text with full-width digits and signs (and case-folding odd letters) made ASCII."""
+    """Same-length copy of text with full-width digits and signs (and case-folding odd letters) made ASCII,
+    and lines in capitals in headline case."""
     # Substituting only the few full-width characters is much faster than translate() over the whole text.
-    return _FULLWIDTH_RE.sub(lambda m: chr(_FULLWIDTH[ord(m.group())]), text)
+    text = _FULLWIDTH_RE.sub(lambda m: chr(_FULLWIDTH[ord(m.group())]), text)
+    return _CAPITALS_LINE.sub(_headline_case, text)
 
 
 def detect_lang(text: str) -> str:
