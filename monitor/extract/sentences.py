@@ -29,7 +29,9 @@ _HEADLINE_LOWER = frozenset(
     "was were is are has have had be been percent pct billion million trillion thousand hundred bn mn yuan dollars "
     "rose fell grew increased decreased declined dropped jumped climbed reached totaled totalled hit surged slid "
     "first second third fourth half quarter quarters month months year years end".split())
-_CAPITALS_LINE = re.compile(r"^[^a-z\n]*[A-Z][^a-z\n]*$", re.MULTILINE)  # a line with capitals and no small letter
+# A line with no small letter. Possessive: a line that has one fails at it, without backtracking.
+_NO_SMALL_LETTER_LINE = re.compile(r"^[^a-z\n]*+$", re.MULTILINE)
+_CAPITAL = re.compile(r"[A-Z]")
 _CAPITALS_WORD = re.compile(r"[A-Z][A-Z'’-]*")
 _MIN_CAPITALS = 8  # fewer letters than this ("GDP", "CRRC") is a name, not a line in capitals
 
@@ -45,7 +47,7 @@ def _headline_word(m: re.Match[str]) -> str:
 def _headline_case(m: re.Match[str]) -> str:
     line = m.group()
     # Capitals among Chinese text are names ("央企CRRC与SASAC"), not a headline in capitals.
-    if sum(c.isascii() and c.isupper() for c in line) < _MIN_CAPITALS or _CJK.search(line):
+    if len(line) < _MIN_CAPITALS or _CJK.search(line) or len(_CAPITAL.findall(line)) < _MIN_CAPITALS:
         return line
     return _CAPITALS_WORD.sub(_headline_word, line)
 
@@ -55,7 +57,7 @@ def normalize(text: str) -> str:
     and lines in capitals in headline case."""
     # Substituting only the few full-width characters is much faster than translate() over the whole text.
     text = _FULLWIDTH_RE.sub(lambda m: chr(_FULLWIDTH[ord(m.group())]), text)
-    return _CAPITALS_LINE.sub(_headline_case, text)
+    return _NO_SMALL_LETTER_LINE.sub(_headline_case, text)
 
 
 def detect_lang(text: str) -> str:

@@ -28,6 +28,8 @@ PATHOLOGICAL = {
     "full-width": "１２３．４５％" * 50_000,
     "dollar-signs": "$$$ US$ HK$ " * 50_000,
     "minus-signs": "-" * 500_000 + "5%",
+    "capitals-then-a-small-letter": "SOE PROFITS ROSE " * 20_000 + "a",
+    "one-line-in-capitals": "SOE PROFITS ROSE 2.1 PERCENT TO 1.5 TRILLION YUAN IN THE FIRST HALF. " * 5_000,
 }
 
 
