@@ -66,9 +66,12 @@ class EntryBatch:
         stored = self.articles.insert_new([(_known(e, feed_lang), text) for e, text in items], now)
         for article in stored:
             self.fresh[article.id] = article.uid
-            # Baselines of later entries may point at it.
-            self.facts.refs.put(ArticleRef(id=article.id, title=article.title, url=article.link,
-                                           published=article.published))
+            self.remember(article)
+
+    def remember(self, article: article_store.KnownArticle) -> None:
+        """Keep the reference of an article this batch stored: baselines of later entries may point at it."""
+        self.facts.refs.put(ArticleRef(id=article.id, title=article.title, url=article.link,
+                                       published=article.published))
 
     def prime(self, items: list[tuple[FeedEntry, Facts | None]], now: datetime) -> None:
         """Load the series the prepared facts will touch."""
@@ -113,9 +116,8 @@ def _upsert_article(session: Session, feed: FeedConfig, entry: FeedEntry, text: 
         article, status = known, "new"
     elif known is None:
         article = index.insert(_known(entry, feed.lang), text, now)
-        if batch is not None:  # baselines of later entries may point at it
-            batch.facts.refs.put(ArticleRef(id=article.id, title=article.title, url=article.link,
-                                            published=article.published))
+        if batch is not None:
+            batch.remember(article)
         status = "new"
     elif known.uid == entry.entry_id and known.content_hash != entry.content_hash:
         article = session.get(Article, known.id)

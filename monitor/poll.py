@@ -143,6 +143,14 @@ class _Success:
         next poll fetches it in full again and retries them (stored ones are no-ops)."""
         return _Success(None, None, self.next_poll_after, self.failed_entries + entries)
 
+    def problem(self) -> str | None:
+        """The feed's last error for `soe-monitor feeds` when entries failed."""
+        n = self.failed_entries
+        if not n:
+            return None
+        return (f"{n} {'entry' if n == 1 else 'entries'} could not be read or stored (see the daemon's log); "
+                "the next poll retries them")
+
 
 @dataclass
 class _Prepared:
@@ -249,7 +257,7 @@ def _store(rt: Runtime, feed: FeedConfig, prepared: list[_Prepared], now: dateti
         feed_store.record_success(session, feed.name, feed.url, now=now, etag=success.etag,
                                   last_modified=success.last_modified,
                                   new_entries=sum(1 for o in outcomes if o is not None and o.status == "new"),
-                                  next_poll_after=success.next_poll_after, failed_entries=success.failed_entries)
+                                  next_poll_after=success.next_poll_after, problem=success.problem())
     return outcomes
 
 

@@ -8,10 +8,9 @@ from datetime import datetime
 import functools
 
 from sqlalchemy import Insert, func
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from storage.db import insert_ignoring
 from storage.models import Alert, Delivery, KeyValue, RuleMatch, Silence, utcnow
 
 
@@ -52,9 +51,8 @@ _INSERT_DELIVERY = Delivery.__table__.insert()
 @functools.cache
 def _insert_new_alert(dialect: str) -> Insert:
     """INSERT of an alert that returns its id, or no row when its dedup key is stored already."""
-    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
     table = Alert.__table__
-    return insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.id)
+    return insert_ignoring(dialect, table, "dedup_key").returning(table.c.id)
 
 
 def insert_alert(session: Session, new: NewAlert, now: datetime) -> StoredAlert | None:

@@ -10,6 +10,7 @@ from sqlalchemy import or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from storage.db import PROVISIONAL_ID
 from storage.models import Article, ArticleSource
 
 
@@ -54,8 +55,6 @@ _KNOWN_COLUMNS = (Article.id, Article.uid, Article.link, Article.content_hash, A
 _INSERT_ARTICLE = Article.__table__.insert()
 _INSERT_SOURCE = ArticleSource.__table__.insert()
 _INSERT_ARTICLE_IDS = Article.__table__.insert().returning(Article.__table__.c.id, sort_by_parameter_order=True)
-# Ids for articles chosen for `insert_new` but not inserted yet: above any real id.
-_PROVISIONAL_ID = 1 << 60
 
 
 @dataclass(slots=True)
@@ -175,7 +174,7 @@ class ArticleIndex:
         chosen: list[tuple[KnownArticle, str | None]] = []
         for article, text in candidates:
             if self.find(uid=article.uid, link=article.link, content_hash=article.content_hash) is None:
-                article.id = _PROVISIONAL_ID + len(chosen)  # so later candidates find it; replaced below
+                article.id = PROVISIONAL_ID + len(chosen)  # so later candidates find it; replaced below
                 self._index(article)
                 chosen.append((article, text))
         if not chosen:

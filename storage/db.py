@@ -8,11 +8,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from storage import models  # noqa: F401  (registers the tables)
+
+
+# Ids for rows a batch has chosen to insert but not inserted yet: above any real id, so lookups
+# can tell them apart (articles.py, series.py).
+PROVISIONAL_ID = 1 << 60
+
+
+def insert_ignoring(dialect: str, table: Table, *unique_columns: str) -> SqliteInsert | PgInsert:
+    """An INSERT into `table` that does nothing when a row with the same `unique_columns` exists
+    (both databases we support spell ON CONFLICT DO NOTHING the same way)."""
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
+    return insert(table).on_conflict_do_nothing(index_elements=list(unique_columns))
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

@@ -8,19 +8,17 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Update, bindparam, or_, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from storage.db import insert_ignoring
 from storage.models import FeedState
 
 
 def _insert_ignoring_conflict(session: Session, name: str, url: str) -> None:
     # Two instances may meet a new feed at the same moment: the second insert must not fail.
-    dialect = session.get_bind().dialect.name
-    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
-    session.connection().execute(insert(FeedState.__table__).values(name=name, url=url, consecutive_errors=0, polls=0)
-                                 .on_conflict_do_nothing(index_elements=["name"]))
+    conn = session.connection()
+    conn.execute(insert_ignoring(conn.dialect.name, FeedState.__table__, "name").values(
+        name=name, url=url, consecutive_errors=0, polls=0))
 
 
 def get_feed_state(session: Session, name: str, url: str) -> FeedState:
@@ -86,14 +84,12 @@ def _success_statement(validators: bool, new_entries: bool) -> Update:
 
 def record_success(
     session: Session, name: str, url: str, *, now: datetime, etag: str | None, last_modified: str | None,
-    new_entries: int, next_poll_after: datetime | None = None, failed_entries: int = 0,
+    new_entries: int, next_poll_after: datetime | None = None, problem: str | None = None,
 ) -> None:
-    """Mark a poll that reached the feed (200 or 304), in one UPDATE. Entries of it that failed are
-    noted as the feed's last error (the feed itself is healthy: its error count is reset)."""
+    """Mark a poll that reached the feed (200 or 304), in one UPDATE. A `problem` of an otherwise
+    successful poll is kept as the feed's last error (its error count is reset all the same)."""
     validators = etag is not None or last_modified is not None
     statement = _success_statement(validators, bool(new_entries))
-    problem = (f"{failed_entries} {'entry' if failed_entries == 1 else 'entries'} could not be read or stored "
-               "(see the daemon's log); the next poll retries them") if failed_entries else None
     params = {"feed_name": name, "now": now, "next_poll": next_poll_after, "problem": problem, "new_etag": etag,
               "new_lm": last_modified}
     if not validators:

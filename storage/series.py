@@ -15,6 +15,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from storage.db import PROVISIONAL_ID
 from storage.models import Observation, ObservationSource, Series
 
 
@@ -133,8 +134,6 @@ _INSERT_SERIES = Series.__table__.insert()
 # Observations wait for `flush` and go in one statement; RETURNING gives their ids in order.
 _INSERT_OBSERVATION_IDS = Observation.__table__.insert().returning(Observation.__table__.c.id,
                                                                    sort_by_parameter_order=True)
-# Ids for rows not inserted yet: above any real id, growing in insertion order like real ones.
-_PROVISIONAL_ID = 1 << 60
 _INSERT_SOURCE = ObservationSource.__table__.insert()
 
 
@@ -165,7 +164,7 @@ class SeriesCache:
         self._pending: list[dict] = []
         # Observations not inserted yet, with provisional ids (see `flush`).
         self._new_rows: list[tuple[ObservationRow, dict]] = []
-        self._next_id = _PROVISIONAL_ID
+        self._next_id = PROVISIONAL_ID
         self._primed = False
 
     def flush(self) -> None:
@@ -257,7 +256,7 @@ class SeriesCache:
         """
         if (observation_id, article_id) in self._sourced:
             return False
-        if not new_article and observation_id < _PROVISIONAL_ID and self._session.connection().execute(
+        if not new_article and observation_id < PROVISIONAL_ID and self._session.connection().execute(
             sa_select(ObservationSource.id).where(ObservationSource.observation_id == observation_id,
                                                   ObservationSource.article_id == article_id)
         ).first() is not None:
