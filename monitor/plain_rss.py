@@ -194,12 +194,10 @@ class _Reader:
             entry["link"] = _QUERY_ENTITY.sub(r"&\g<1>", self._uri(text).replace("&amp;", "&"))
         elif name == "guid":
             entry["id"] = value = self._uri(text) if self.guid_is_link else _repaired(text)
-            entry.setdefault("guidislink", self.guid_is_link and "link" not in entry)
-            if self.guid_is_link:
+            if self.guid_is_link:  # a permalink GUID is the link when the item has none (before or after)
                 entry.setdefault("link", value)
         elif name == "pubDate":
-            entry["published"] = value = _repaired(text)
-            entry["published_parsed"] = _parse_date(value)
+            entry["published_parsed"] = _parse_date(_repaired(text))
         elif name == "description":
             entry["summary"] = value = _repaired(text)
             entry["summary_detail"] = self._detail("text/html", value)

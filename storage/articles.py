@@ -10,7 +10,7 @@ from sqlalchemy import or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from storage.db import PROVISIONAL_ID
+from storage.db import PROVISIONAL_ID, insert_returning_ids
 from storage.models import Article, ArticleSource
 
 
@@ -54,7 +54,6 @@ _KNOWN_COLUMNS = (Article.id, Article.uid, Article.link, Article.content_hash, A
 # Plain INSERTs with bound parameters: one compiled statement each, reused for every row.
 _INSERT_ARTICLE = Article.__table__.insert()
 _INSERT_SOURCE = ArticleSource.__table__.insert()
-_INSERT_ARTICLE_IDS = Article.__table__.insert().returning(Article.__table__.c.id, sort_by_parameter_order=True)
 
 
 @dataclass(slots=True)
@@ -179,8 +178,8 @@ class ArticleIndex:
                 chosen.append((article, text))
         if not chosen:
             return []
-        ids = self._session.connection().execute(_INSERT_ARTICLE_IDS, [
-            _article_values(article, text, now) for article, text in chosen]).scalars().all()
+        ids = insert_returning_ids(self._session.connection(), Article.__table__,
+                                   [_article_values(article, text, now) for article, text in chosen])
         for (article, _), new_id in zip(chosen, ids, strict=True):
             del self._by_id[article.id]
             article.id = new_id

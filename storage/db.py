@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Table, event
+from sqlalchemy import Insert, Table, event
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from storage import models  # noqa: F401  (registers the tables)
@@ -29,6 +31,32 @@ def insert_ignoring(dialect: str, table: Table, *unique_columns: str) -> SqliteI
     (both databases we support spell ON CONFLICT DO NOTHING the same way)."""
     insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
     return insert(table).on_conflict_do_nothing(index_elements=list(unique_columns))
+
+
+@functools.lru_cache(maxsize=None)
+def _returning_ids(table: Table, ordered: bool) -> Insert:
+    return table.insert().returning(table.c.id, sort_by_parameter_order=ordered)
+
+
+def insert_returning_ids(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert `rows` into `table` in one statement (per page of rows); their new ids, in order.
+
+    SQLite cannot tie RETURNING rows to parameter sets, so an ordered RETURNING would make
+    SQLAlchemy send one INSERT per row there. It does not need to: SQLite gives a new row the
+    largest rowid plus one (https://www.sqlite.org/autoinc.html), so the rows of one insert, made
+    under our write lock, get consecutive ids in their order, and sorting the ids is enough.
+    """
+    if not rows:  # an INSERT without parameters would store one row of defaults
+        return []
+    if conn.dialect.name != "sqlite":
+        return list(conn.execute(_returning_ids(table, True), rows).scalars())
+    ids = sorted(conn.execute(_returning_ids(table, False), rows).scalars())
+    if len(ids) != len(rows) or (ids and ids[-1] - ids[0] != len(ids) - 1):
+        # Only when the largest rowid is 2**63 - 1 and SQLite picks random ones: stop before
+        # filing anything under the wrong id (the transaction rolls back).
+        raise RuntimeError(f"SQLite gave {table.name} rows ids that are not consecutive; ids cannot be "
+                           "matched to rows")
+    return ids
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

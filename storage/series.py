@@ -15,7 +15,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from storage.db import PROVISIONAL_ID
+from storage.db import PROVISIONAL_ID, insert_returning_ids
 from storage.models import Observation, ObservationSource, Series
 
 
@@ -131,9 +131,7 @@ class SeriesRows:
 
 # Plain INSERTs with bound parameters: one compiled statement each, reused for every row.
 _INSERT_SERIES = Series.__table__.insert()
-# Observations wait for `flush` and go in one statement; RETURNING gives their ids in order.
-_INSERT_OBSERVATION_IDS = Observation.__table__.insert().returning(Observation.__table__.c.id,
-                                                                   sort_by_parameter_order=True)
+# Observations themselves wait for `flush` and go in one statement (see insert_returning_ids).
 _INSERT_SOURCE = ObservationSource.__table__.insert()
 
 
@@ -173,7 +171,7 @@ class SeriesCache:
         conn = self._session.connection()
         if self._new_rows:
             rows, self._new_rows = self._new_rows, []
-            ids = conn.execute(_INSERT_OBSERVATION_IDS, [values for _, values in rows]).scalars().all()
+            ids = insert_returning_ids(conn, Observation.__table__, [values for _, values in rows])
             real = {row.id: new_id for (row, _), new_id in zip(rows, ids, strict=True)}
             self._renumber([row for row, _ in rows], real)
         if self._pending:

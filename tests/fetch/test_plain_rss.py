@@ -170,3 +170,31 @@ def test_over_feedparsers_corpus_the_fast_path_agrees_wherever_it_accepts() -> N
             accepted += 1
             assert parse_feed(result, "feed") == parse_feed(result, "feed", fast_path=False), path
     assert accepted > 200  # the fast path really ran on a good part of it
+
+
+# Text that stresses the value rules: entities, CDATA, markup, mojibake, cp1252, URL pieces, CJK.
+_PIECES = [b"&amp;", b"&lt;b&gt;", b"<![CDATA[<i>x</i>]]>", "\u00e9".encode(), "\u00c3\u00a9".encode(), b"&#150;",
+           b" ", b"\n", "\u4e2d".encode(), b"&#x80;", b"<!-- c -->", b"\xc2\x96", b"../", b"?a=1&amp;b=2", b"#f",
+           b"&amp;amp;", b"javascript:", b"\r\n"]
+
+
+def test_random_text_edits_read_as_feedparser_reads_them() -> None:
+    """Seeded edits inside the text of every accepted case: wherever the fast path still accepts the
+    document, it must agree with feedparser."""
+    import random
+
+    rng = random.Random(5)
+    seeds = [rss(items) for items in ACCEPTED.values()] + [rss(ACCEPTED["entities and CDATA"], c) for c in CHANNELS.values()]
+    accepted = 0
+    for _ in range(400):
+        body = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 4)):
+            texts = [i + 1 for i in range(len(body) - 1) if body[i] == ord(">") and body[i + 1] != ord("<")]
+            at = rng.choice(texts)
+            body[at:at] = rng.choice(_PIECES)
+        result = fetched(bytes(body), url=rng.choice(["http://127.0.0.1:8080/a/feed.xml", "https://x.example/f?q=1"]))
+        if read_plain_rss(result.body or b"", _feedparser_headers(result)) is None:
+            continue
+        accepted += 1
+        assert parse_feed(result, "feed") == parse_feed(result, "feed", fast_path=False), bytes(body)
+    assert accepted > 100

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from storage import feeds as feed_store
-from storage.db import make_engine, session_scope
-from storage.migrate import upgrade
+from storage.db import session_scope
 from storage.models import FeedState
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def row(engine: Engine, name: str = "f") -> FeedState:
