@@ -217,10 +217,19 @@ def parse_feed(result: FetchResult, feed_name: str, *, fast_path: bool = True) -
         return ParsedFeed(bozo=True, error=f"could not parse the feed from {result.url}: {exc!r}")
 
 
+def _read_plain(body: bytes, headers: dict[str, str], feed_name: str) -> dict[str, Any] | None:
+    """`read_plain_rss`, or None (feedparser then reads the feed) if it fails unexpectedly."""
+    try:
+        return read_plain_rss(body, headers)
+    except Exception:  # noqa: BLE001 - a bug in the fast path must not cost the feed
+        log.exception("feed %s: the plain-RSS reader failed; feedparser reads the feed instead", feed_name)
+        return None
+
+
 def _parse(result: FetchResult, feed_name: str, fast_path: bool) -> ParsedFeed:
     body = result.body or b""
     headers = _feedparser_headers(result)
-    parsed = read_plain_rss(body, headers) if fast_path else None
+    parsed = _read_plain(body, headers, feed_name) if fast_path else None
     if parsed is None:
         # We turn all markup into plain text ourselves, dropping script/style content with a real
         # HTML parser: feedparser's sanitiser leaks script bodies on broken markup, and resolving

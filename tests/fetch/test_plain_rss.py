@@ -198,3 +198,17 @@ def test_random_text_edits_read_as_feedparser_reads_them() -> None:
         accepted += 1
         assert parse_feed(result, "feed") == parse_feed(result, "feed", fast_path=False), bytes(body)
     assert accepted > 100
+
+
+def test_a_failing_fast_path_falls_back_to_feedparser(monkeypatch: pytest.MonkeyPatch,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    import monitor.feeds
+
+    def broken(body: bytes, headers: dict[str, str]) -> None:
+        raise RuntimeError("a bug in the fast path")
+
+    result = fetched(rss(ACCEPTED["a GUID that is not a permalink"]))
+    expected = parse_feed(result, "feed", fast_path=False)
+    monkeypatch.setattr(monitor.feeds, "read_plain_rss", broken)
+    assert parse_feed(result, "feed") == expected and expected.entries
+    assert "the plain-RSS reader failed" in caplog.text and "a bug in the fast path" in caplog.text
