@@ -107,6 +107,8 @@ class _Reader:
     def _start_root(self, name: str, attrs: dict[str, str]) -> None:
         if name != "rss" or not attrs.get("version", "").startswith("2."):  # what feedparser calls rss20
             raise _Decline("not RSS 2.0")
+        if self.lang:  # feedparser gives the feed the root's language, here Content-Language's
+            self.feed["language"] = self.lang
 
     def _start_channel(self, name: str) -> None:
         if name != "channel" or "channel" in self.channel_seen:
@@ -155,7 +157,7 @@ class _Reader:
         """Collect the text of the element being read."""
         if self.text is not None:
             self.text.append(data)
-        elif not self.skip_depth and data.strip() and len(self.path) > 0:
+        elif not self.skip_depth and data.strip():
             raise _Decline("text between elements")
 
     def end(self, name: str) -> None:

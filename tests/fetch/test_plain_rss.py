@@ -110,6 +110,14 @@ def test_response_headers_count_as_for_feedparser(headers: dict[str, str], items
     assert_same_as_feedparser(fetched(rss(items), headers=headers))
 
 
+def test_content_language_reaches_entries_without_text_details() -> None:
+    """An item with no title or description takes its language from the feed (here the header)."""
+    result = fetched(rss("<item><guid>https://a.example/only-a-guid</guid></item>", channel=""),
+                     headers={"Content-Type": "application/rss+xml", "Content-Language": "zh_CN"})
+    assert_same_as_feedparser(result)
+    assert parse_feed(result, "feed").entries[0].lang == "zh"
+
+
 def test_a_document_without_a_content_type_is_left_to_feedparser() -> None:
     result = fetched(rss(ACCEPTED["entities and CDATA"]), headers={})
     assert read_plain_rss(result.body or b"", _feedparser_headers(result)) is None  # feedparser flags it: bozo
@@ -163,7 +171,8 @@ def test_over_feedparsers_corpus_the_fast_path_agrees_wherever_it_accepts() -> N
     accepted = 0
     for path in sorted(p for p in CORPUS.rglob("*") if p.is_file()):
         body = path.read_bytes()
-        for headers in ({"Content-Type": "application/rss+xml"}, {"Content-Type": "application/xml; charset=iso-8859-1"}):
+        for headers in ({"Content-Type": "application/rss+xml"}, {"Content-Type": "application/xml; charset=iso-8859-1"},
+                        {"Content-Type": "application/rss+xml", "Content-Language": "zh_CN"}):
             result = fetched(body, url=f"http://127.0.0.1:8080/{path.name}", headers=headers)
             if read_plain_rss(body, _feedparser_headers(result)) is None:
                 continue
