@@ -77,6 +77,9 @@ def serve(port_queue: multiprocessing.Queue, edition: "multiprocessing.sharedcty
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm holds the
+        # body until the client's delayed ACK (~40 ms per fetch here), which production servers avoid.
+        disable_nagle_algorithm = True
 
         def log_message(self, *args: object) -> None:
             pass

@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from storage.bulk import insert_rows
 from storage.db import PROVISIONAL_ID, insert_returning_ids
 from storage.models import Article, ArticleSource
 
@@ -51,9 +52,17 @@ def _chunks(values: list, size: int = 500):  # type: ignore[no-untyped-def]
 
 _KNOWN_COLUMNS = (Article.id, Article.uid, Article.link, Article.content_hash, Article.title, Article.published,
                   Article.lang)
-# Plain INSERTs with bound parameters: one compiled statement each, reused for every row.
+# A plain INSERT with bound parameters, compiled once (many rows go through storage.bulk).
 _INSERT_ARTICLE = Article.__table__.insert()
-_INSERT_SOURCE = ArticleSource.__table__.insert()
+# The index's lookups, built once with expanding IN parameters: a statement built per call costs
+# SQLAlchemy several times the query itself (coercing every value, a new cache key).
+_FIND_KNOWN = sa_select(*_KNOWN_COLUMNS).where(or_(
+    col(Article.uid).in_(bindparam("uids", expanding=True)),
+    col(Article.link).in_(bindparam("links", expanding=True)),
+    col(Article.content_hash).in_(bindparam("hashes", expanding=True)),
+))
+_SOURCED = sa_select(ArticleSource.article_id).where(
+    ArticleSource.feed == bindparam("feed"), col(ArticleSource.article_id).in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(slots=True)
@@ -104,7 +113,7 @@ class ArticleIndex:
         """Insert the pending sources (call before the savepoint of the entries ends)."""
         if self._pending:
             pending, self._pending = self._pending, []
-            self._session.connection().execute(_INSERT_SOURCE, pending)
+            insert_rows(self._session.connection(), ArticleSource.__table__, pending)
 
     def _index(self, row: KnownArticle) -> None:
         self._by_id[row.id] = row
@@ -122,21 +131,18 @@ class ArticleIndex:
         # Core statements on the session's connection: the ORM layer adds nothing to plain rows.
         conn = self._session.connection()
         found: dict[int, KnownArticle] = {}
-        keys = [(Article.uid, sorted(self._uids)), (Article.link, sorted(self._links)),
-                (Article.content_hash, sorted(self._hashes))]
-        for i in range(0, max(len(values) for _, values in keys), 500):
+        uids, links, hashes = sorted(self._uids), sorted(self._links), sorted(self._hashes)
+        for i in range(0, max(len(uids), len(links), len(hashes)), 500):
             # One query for the three keys (each has an index, so both databases OR the lookups).
-            wanted = or_(*(column.in_(values[i:i + 500]) for column, values in keys if values[i:i + 500]))
-            for r in conn.execute(sa_select(*_KNOWN_COLUMNS).where(wanted)):
+            page = {"uids": uids[i:i + 500], "links": links[i:i + 500], "hashes": hashes[i:i + 500]}
+            for r in conn.execute(_FIND_KNOWN, page):
                 if r.id not in found:
                     found[r.id] = KnownArticle(r.id, r.uid, r.link, r.content_hash, r.title, r.published, r.lang)
         for row in sorted(found.values(), key=lambda a: a.id):
             self._index(row)
         if self._feed is not None and found:
             for chunk in _chunks(sorted(found)):
-                self._sourced.update(conn.execute(
-                    sa_select(ArticleSource.article_id).where(ArticleSource.feed == self._feed,
-                                                           col(ArticleSource.article_id).in_(chunk))).scalars())
+                self._sourced.update(conn.execute(_SOURCED, {"feed": self._feed, "ids": chunk}).scalars())
         self._loaded = True
 
     def find(self, *, uid: str, link: str | None, content_hash: str) -> KnownArticle | None:

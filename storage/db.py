@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from storage import models  # noqa: F401  (registers the tables)
+from storage.bulk import insert_with_ids
 
 
 # Ids for rows a batch has chosen to insert but not inserted yet: above any real id, so lookups
@@ -44,12 +45,16 @@ def insert_returning_ids(conn: Connection, table: Table, rows: list[dict[str, An
     SQLite cannot tie RETURNING rows to parameter sets, so an ordered RETURNING would make
     SQLAlchemy send one INSERT per row there. It does not need to: SQLite gives a new row the
     largest rowid plus one (https://www.sqlite.org/autoinc.html), so the rows of one insert, made
-    under our write lock, get consecutive ids in their order, and sorting the ids is enough.
+    under our write lock, get consecutive ids in their order. They go through the driver's
+    executemany (`storage.bulk`), or else in one INSERT ... RETURNING whose sorted ids are checked.
     """
     if not rows:  # an INSERT without parameters would store one row of defaults
         return []
     if conn.dialect.name != "sqlite":
         return list(conn.execute(_returning_ids(table, True), rows).scalars())
+    fast = insert_with_ids(conn, table, rows)
+    if fast is not None:
+        return fast
     ids = sorted(conn.execute(_returning_ids(table, False), rows).scalars())
     if len(ids) != len(rows) or (ids and ids[-1] - ids[0] != len(ids) - 1):
         # Only when the largest rowid is 2**63 - 1 and SQLite picks random ones: stop before

@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from storage.bulk import insert_rows
 from storage.db import PROVISIONAL_ID, insert_returning_ids
 from storage.models import Observation, ObservationSource, Series
 
@@ -73,16 +74,22 @@ def _order(row: ObservationRow) -> tuple[datetime, int]:
     return (row.observed_at, row.id)
 
 
+# Built once, with expanding IN parameters (a statement built per call costs more than the query).
+_LOAD_ROWS = (sa_select(*_ROW_COLUMNS).where(col(Observation.series_id).in_(bindparam("ids", expanding=True)))
+              .order_by(Observation.observed_at, Observation.id))
+_SERIES_IDS = sa_select(Series.key, Series.id).where(col(Series.key).in_(bindparam("keys", expanding=True)))
+_SERIES_ID = sa_select(Series.id).where(Series.key == bindparam("key"))
+_SOURCE_EXISTS = sa_select(ObservationSource.id).where(ObservationSource.observation_id == bindparam("observation"),
+                                                      ObservationSource.article_id == bindparam("article"))
+
+
 def load_rows(session: Session, series_ids: list[int]) -> dict[int, list[ObservationRow]]:
     """Every observation of these series (one query per 500 series), oldest observed first."""
     out: dict[int, list[ObservationRow]] = {sid: [] for sid in series_ids}
     ids = sorted(set(series_ids))
     for i in range(0, len(ids), 500):
-        result = session.connection().execute(  # Core: plain rows need no ORM layer
-            sa_select(*_ROW_COLUMNS).where(col(Observation.series_id).in_(ids[i:i + 500]))
-            .order_by(Observation.observed_at, Observation.id)
-        )
-        for r in result:
+        # Core: plain rows need no ORM layer
+        for r in session.connection().execute(_LOAD_ROWS, {"ids": ids[i:i + 500]}):
             out[r.series_id].append(ObservationRow(*r))
     return out
 
@@ -129,10 +136,9 @@ class SeriesRows:
         insort(self.rows, row, key=_order)
 
 
-# Plain INSERTs with bound parameters: one compiled statement each, reused for every row.
+# A plain INSERT with bound parameters, compiled once. Observations and sources wait for `flush`
+# and go in one statement each (see insert_returning_ids and storage.bulk).
 _INSERT_SERIES = Series.__table__.insert()
-# Observations themselves wait for `flush` and go in one statement (see insert_returning_ids).
-_INSERT_SOURCE = ObservationSource.__table__.insert()
 
 
 class SeriesCache:
@@ -176,7 +182,7 @@ class SeriesCache:
             self._renumber([row for row, _ in rows], real)
         if self._pending:
             pending, self._pending = self._pending, []
-            conn.execute(_INSERT_SOURCE, pending)
+            insert_rows(conn, ObservationSource.__table__, pending)
 
     def _renumber(self, rows: list[ObservationRow], real: dict[int, int]) -> None:
         """Give the rows stored by `flush` their database ids in every cache (the order is kept:
@@ -198,8 +204,7 @@ class SeriesCache:
         keys = sorted(k for k in self._wanted if k not in self._ids)
         found: dict[str, int] = {}
         for i in range(0, len(keys), 500):
-            for key, sid in self._session.connection().execute(
-                    sa_select(Series.key, Series.id).where(col(Series.key).in_(keys[i:i + 500]))):
+            for key, sid in self._session.connection().execute(_SERIES_IDS, {"keys": keys[i:i + 500]}):
                 found[key] = sid
         self._ids.update(found)
         self._absent.update(k for k in keys if k not in found)
@@ -214,7 +219,7 @@ class SeriesCache:
         sid = self._ids.get(spec.key)
         if sid is None:
             if spec.key not in self._absent:  # not looked up in bulk yet
-                sid = self._session.connection().execute(sa_select(Series.id).where(Series.key == spec.key)).scalar()
+                sid = self._session.connection().execute(_SERIES_ID, {"key": spec.key}).scalar()
             if sid is None:
                 sid = self._session.connection().execute(_INSERT_SERIES, dict(
                     key=spec.key, metric=spec.metric, entity=spec.entity, unit=spec.unit,
@@ -255,9 +260,7 @@ class SeriesCache:
         if (observation_id, article_id) in self._sourced:
             return False
         if not new_article and observation_id < PROVISIONAL_ID and self._session.connection().execute(
-            sa_select(ObservationSource.id).where(ObservationSource.observation_id == observation_id,
-                                                  ObservationSource.article_id == article_id)
-        ).first() is not None:
+            _SOURCE_EXISTS, {"observation": observation_id, "article": article_id}).first() is not None:
             return False
         times = self._times.get(observation_id)
         if times is None:
