@@ -35,7 +35,7 @@ class _Plan:
     columns: tuple[str, ...]
     processors: tuple[Callable[[Any], Any] | None, ...]
     memoised: tuple[bool, ...]  # convert each distinct value once per batch (dates and datetimes)
-    max_id_sql: str | None  # SELECT max(id), for tables with an integer id
+    max_id_sql: str | None  # SELECT max(id): None where the new ids cannot be told from it
 
 
 def _is_temporal(column: Any) -> bool:
@@ -50,16 +50,15 @@ def _plan(table: Table, columns: tuple[str, ...], dialect: Dialect) -> _Plan | N
     for column in table.columns:
         if column.name not in columns and column.default is not None:
             return None  # SQLAlchemy would compute a value the rows do not carry
-    if table.dialect_options["sqlite"].get("autoincrement"):
-        return None  # AUTOINCREMENT never reuses ids: ours below would be wrong after deletions at the top
     compiled = table.insert().compile(dialect=dialect, column_keys=list(columns))
     order = tuple(compiled.positiontup or ())
     if sorted(order) != sorted(columns):
-        return None
+        return None  # a key that is not a column: SQLAlchemy's insert reports it
     processors = tuple(table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order)
     memoised = tuple(p is not None and _is_temporal(table.c[name]) for name, p in zip(order, processors))
     max_id_sql = None
-    if "id" in table.c and "id" not in columns:
+    # AUTOINCREMENT never reuses ids, so after deletions at the top the next id is not max(id) + 1.
+    if "id" in table.c and "id" not in columns and not table.dialect_options["sqlite"].get("autoincrement"):
         quote = dialect.identifier_preparer
         max_id_sql = f"SELECT max({quote.quote('id')}) FROM {quote.format_table(table)}"
     return _Plan(str(compiled), order, processors, memoised, max_id_sql)
