@@ -5,7 +5,7 @@
     SQLite), and the ratio to feedparser's own parse time of the same bytes in the same run (timed
     just before and just after, as the machine's speed drifts). It is each feed's first poll, which
     by default records baselines, so no rule is evaluated. The feeds are plain RSS 2.0, so the
-    daemon reads them with monitor.plain_rss, not feedparser;
+    daemon reads them with monitor.plain_rss, in its own process (workers extract), not feedparser;
 (b2) then each feed publishes 20 more entries (later periods): a poll that builds every figure's rule
     event with its baselines, runs three rules (new period, a drop, a revision) and stores the alerts;
 (c) resident memory over repeated full 304 polls (10,000 feed polls), to show it does not grow.

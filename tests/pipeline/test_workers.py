@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import ConfigError, ExtractConfig, load_config
-from monitor.feeds import parse_feed
+from monitor.feeds import parse_feed, parse_plain_feed
 from monitor.fetched import FetchResult
 from monitor.poll import poll_feed
 from monitor.runtime import Runtime
@@ -45,19 +45,50 @@ def pool():  # type: ignore[no-untyped-def]
     p.close()
 
 
-def _feed() -> FetchResult:
-    return FetchResult(status="ok", url="http://x.example/feed", body=ZH_FEED,
-                       headers={"content-type": "application/rss+xml; charset=gbk"})
+# Atom is not plain RSS 2.0: feedparser reads it, in a worker.
+ATOM_FEED = ('<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>SOE news</title>'
+             '<id>urn:soe</id><updated>2024-12-02T08:00:00Z</updated><entry><title>Central SOE exports</title>'
+             '<id>urn:soe:1</id><link href="https://x.example/2"/><updated>2024-12-02T08:00:00Z</updated>'
+             f'<summary>{TEXTS[0]}</summary></entry></feed>').encode()
+
+
+def _feed(body: bytes = ZH_FEED, content_type: str = "application/rss+xml; charset=gbk") -> FetchResult:
+    return FetchResult(status="ok", url="http://x.example/feed", body=body, headers={"content-type": content_type})
+
+
+def _atom() -> FetchResult:
+    return _feed(ATOM_FEED, "application/atom+xml")
 
 
 def test_worker_parses_and_extracts_exactly_as_inline(pool: CpuPool) -> None:
-    parsed = pool.parse(_feed(), "zh")
+    parsed = pool.parse(_atom(), "atom")
     assert pool.worker_pids() and os.getpid() not in pool.worker_pids()  # it really ran elsewhere
-    assert parsed.model_dump() == parse_feed(_feed(), "zh").model_dump()
-    assert parsed.entries[0].title == "中央企业出口"
+    assert parsed.model_dump() == parse_feed(_atom(), "atom").model_dump()
+    assert parsed.entries[0].title == "Central SOE exports"
     jobs = [ExtractJob(t, date(2024, 12, 20), None) for t in TEXTS]
     inline = build_extractor(ExtractConfig())
     assert pool.extract(jobs) == [inline.extract(t, published=date(2024, 12, 20)) for t in TEXTS]
+
+
+def test_plain_rss_is_read_in_the_daemon_and_other_feeds_in_a_worker(pool: CpuPool) -> None:
+    parsed = pool.parse(_feed(), "zh")
+    assert not pool.worker_pids()  # the fast path ran here: no worker was needed
+    assert parsed.model_dump() == parse_feed(_feed(), "zh").model_dump()
+    assert parsed.entries[0].title == "中央企业出口"
+    # A DOCTYPE makes the fast path decline an RSS feed: feedparser reads it in a worker, same result.
+    doctype = _feed(ZH_FEED.replace(b"?>", b'?><!DOCTYPE rss SYSTEM "x.dtd">', 1))
+    assert parse_plain_feed(doctype, "zh") is None
+    assert pool.parse(doctype, "zh").entries[0].title == "中央企业出口"
+    assert pool.worker_pids()
+
+
+@pytest.mark.parametrize("result", [
+    FetchResult(status="not_modified", url="http://x.example/feed"),
+    FetchResult(status="error", url="http://x.example/feed", error="connection refused"),
+    _atom(),
+], ids=["not-modified", "error", "atom"])
+def test_the_daemon_side_fast_path_leaves_everything_else_to_parse_feed(result: FetchResult) -> None:
+    assert parse_plain_feed(result, "f") is None
 
 
 def test_an_entry_that_breaks_the_extractor_does_not_lose_the_others(pool: CpuPool) -> None:
@@ -70,17 +101,17 @@ def test_an_entry_that_breaks_the_extractor_does_not_lose_the_others(pool: CpuPo
 
 def test_a_killed_worker_costs_nothing_and_new_workers_start(pool: CpuPool, caplog: pytest.LogCaptureFixture) -> None:
     pool.restart_after = 0.5
-    pool.parse(_feed(), "zh")
+    pool.parse(_atom(), "atom")
     (victim,) = pool.worker_pids()
     os.kill(victim, signal.SIGKILL)
     wait_for(lambda: not _alive(victim), timeout=10, what="worker gone")
     with caplog.at_level(logging.WARNING, logger="monitor.workers"):
-        again = pool.parse(_feed(), "zh")  # the broken pool is noticed: this one runs inline
-    assert again.entries[0].title == "中央企业出口"
-    pool.parse(_feed(), "zh")
+        again = pool.parse(_atom(), "atom")  # the broken pool is noticed: this one runs inline
+    assert again.entries[0].title == "Central SOE exports"
+    pool.parse(_atom(), "atom")
     assert not pool.worker_pids()  # inline for a while: a worker that cannot start is not respawned per job
     time.sleep(0.6)
-    pool.parse(_feed(), "zh")
+    pool.parse(_atom(), "atom")
     assert pool.worker_pids() and victim not in pool.worker_pids()
     assert any("worker process died" in r.getMessage() for r in caplog.records)
 
