@@ -6,8 +6,9 @@ import functools
 import io
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import feedparser
 from pydantic import BaseModel, Field
@@ -18,9 +19,10 @@ from monitor.entries import content_hash, make_entry_id, normalise_link
 from monitor.fetched import FetchResult
 from monitor.plain_rss import read_plain_rss
 
-__all__ = ["FeedEntry", "ParsedFeed", "parse_feed", "entry_from_feedparser", "normalise_link", "html_to_text"]
+__all__ = ["FeedEntry", "ParsedFeed", "parse_feed", "parse_plain_feed", "entry_from_feedparser", "normalise_link", "html_to_text"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LETTER = re.compile(r"[^\W\d_]")
 _SUBTAG_SEP = re.compile(r"[-_]")
@@ -210,8 +212,13 @@ def parse_feed(result: FetchResult, feed_name: str, *, fast_path: bool = True) -
         return ParsedFeed()  # nothing new, and nothing wrong
     if result.status != "ok":
         return ParsedFeed(error=result.error or f"fetching {result.url} failed")
+    return _guarded(result, feed_name, lambda: _parse(result, feed_name, fast_path))
+
+
+def _guarded(result: FetchResult, feed_name: str, read: Callable[[], T]) -> T | ParsedFeed:
+    """`read()`, with a failure logged and turned into the feed's error."""
     try:
-        return _parse(result, feed_name, fast_path)
+        return read()
     except Exception as exc:  # noqa: BLE001 - one broken feed must not stop the others
         log.exception("feed %s: parser failure", feed_name)
         return ParsedFeed(bozo=True, error=f"could not parse the feed from {result.url}: {exc!r}")
@@ -238,11 +245,7 @@ def parse_plain_feed(result: FetchResult, feed_name: str) -> ParsedFeed | None:
     parsed = _read_plain(result.body or b"", _feedparser_headers(result), feed_name)
     if parsed is None:
         return None
-    try:
-        return _parsed_feed(result, feed_name, parsed)
-    except Exception as exc:  # noqa: BLE001 - one broken feed must not stop the others
-        log.exception("feed %s: parser failure", feed_name)
-        return ParsedFeed(bozo=True, error=f"could not parse the feed from {result.url}: {exc!r}")
+    return _guarded(result, feed_name, lambda: _parsed_feed(result, feed_name, parsed))
 
 
 def _parse(result: FetchResult, feed_name: str, fast_path: bool) -> ParsedFeed:
