@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import FeedConfig
 from monitor.delivery import Deliverer
+from monitor.gc_tuning import settle_heap
 from monitor.metrics import Metrics
 from monitor.poll import poll_feed
 from monitor.runtime import Runtime
@@ -152,6 +153,7 @@ class Daemon:
                  len(self.rt.rulebook.rule_names), ", ".join(self.rt.config.channels) or "none")
         self.scheduler.add_job(self.write_status, args=["running"], id="status-once")
         server = self._start_server()
+        settle_heap()  # start-up is done: what it built lives as long as the daemon
         try:
             self.scheduler.start()  # blocks until shutdown
             for thread in stopper:
