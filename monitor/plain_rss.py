@@ -47,6 +47,11 @@ _ALLOWED_ATTRS = {"rss": {"version"}, "guid": {"isPermaLink"}, "category": {"dom
                   _ATOM_LINK: {"href", "rel", "type"}}
 _DOCTYPE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.I)
 _QUERY_ENTITY = re.compile("&([A-Za-z0-9_]+);")
+# An http(s) URL that feedparser's join hands back unchanged whatever the base: a host, and nothing
+# urllib would clean or re-split (spaces and controls, `;` params, an empty `?` or `#`, brackets,
+# `@`, extra slashes after the scheme). Most links and GUIDs are such; the join costs more than the read.
+_SETTLED_URL = re.compile(r"https?://[^/?#;@\[\]\x00-\x20\x7f]+(?:/[^?#;\x00-\x20\x7f]*)?"
+                          r"(?:\?[^#;\x00-\x20\x7f]+)?(?:#[^;\x00-\x20\x7f]+)?", re.ASCII)
 _looks_like_html = feedparser.mixin._FeedParserMixin.looks_like_html
 
 
@@ -180,8 +185,10 @@ class _Reader:
         return {"type": kind, "language": self.lang, "base": self.base, "value": value}
 
     def _uri(self, text: str) -> str:
+        if not text or (text.isascii() and _SETTLED_URL.fullmatch(text)):
+            return text  # what the join (and _repaired, for ASCII) would give
         # Looked up at call time: monitor.feedparser_tuning puts a cache in front of it.
-        return _repaired(feedparser.mixin._urljoin(self.base, text)) if text else text
+        return _repaired(feedparser.mixin._urljoin(self.base, text))
 
     def _title(self, text: str) -> tuple[str, dict[str, Any]]:
         kind = "text/html" if _looks_like_html(text) else "text/plain"

@@ -221,3 +221,37 @@ def test_a_failing_fast_path_falls_back_to_feedparser(monkeypatch: pytest.Monkey
     monkeypatch.setattr(monitor.feeds, "read_plain_rss", broken)
     assert parse_feed(result, "feed") == expected and expected.entries
     assert "the plain-RSS reader failed" in caplog.text and "a bug in the fast path" in caplog.text
+
+
+# ---- links and GUIDs that need no join ------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import feedparser.mixin  # noqa: E402
+import feedparser.urls  # noqa: E402
+
+from monitor.plain_rss import _Reader, _repaired  # noqa: E402
+
+BASES = ["http://127.0.0.1:8080/feeds/news.xml", "https://site.example/a/b/", "https://x.example/f?q=1", ""]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(scheme=st.sampled_from(["http://", "https://", "HTTP://", "http:///", "https:", "ftp://", "//", ""]),
+       rest=st.text(alphabet="ab1/:?#;@[]%.-_=&~ \t\n\x00\x7f\u00e9", max_size=24), base=st.sampled_from(BASES))
+def test_a_link_reads_as_feedparsers_own_join_gives_it(scheme: str, rest: str, base: str) -> None:
+    url = scheme + rest
+    # feedparser.urls._urljoin is the join itself, without monitor.feedparser_tuning's cache
+    assert _Reader(base, None)._uri(url) == (_repaired(feedparser.urls._urljoin(base, url)) if url else url)
+
+
+def test_a_plain_absolute_link_is_not_joined_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_join(base: str, uri: str) -> str:
+        raise AssertionError(f"joined {uri}")
+
+    monkeypatch.setattr(feedparser.mixin, "_urljoin", no_join)
+    reader = _Reader(BASES[0], None)
+    for url in ["https://news.example/2025/01/a.html?id=7&utm_source=x#top", "http://127.0.0.1:8080/b"]:
+        assert reader._uri(url) == url
+    with pytest.raises(AssertionError):  # a relative one is
+        reader._uri("2025/a.html")
