@@ -41,11 +41,14 @@ def _same_value(a: float | None, b: float | None) -> bool:
 
 
 def _period_of(figure: Figure, published: date) -> PeriodRef:
+    # Built without validation: the values are a validated Period's, or the article's date. (This
+    # runs twice for each figure a poll stores.)
     if figure.period is None or figure.period.end is None:
         # An undated figure is a point at the article's date: the best a reader can say.
-        return PeriodRef(start=published, end=published, label=f"as of {published.isoformat()}", kind="point")
+        return PeriodRef.model_construct(start=published, end=published, label=f"as of {published.isoformat()}",
+                                         kind="point")
     p = figure.period
-    return PeriodRef(start=p.start, end=p.end, label=p.label, kind=p.kind)
+    return PeriodRef.model_construct(start=p.start, end=p.end, label=p.label, kind=p.kind)
 
 
 def _point(obs: series_store.ObservationRow | None, unit: str, articles: "ArticleRefs") -> SeriesPoint | None:
