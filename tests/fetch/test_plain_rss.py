@@ -2,17 +2,22 @@
 
 Every comparison is of whole ParsedFeeds (entries with ids, links, text, dates, languages, hashes):
 `parse_feed` with the fast path against `parse_feed(..., fast_path=False)`, which is feedparser.
+The tests at the end compare single links with feedparser's own URI join.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import feedparser.mixin
+import feedparser.urls
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.feeds import _feedparser_headers, parse_feed
 from monitor.fetched import FetchResult
-from monitor.plain_rss import read_plain_rss
+from monitor.plain_rss import _Reader, _repaired, read_plain_rss
 
 CORPUS = Path("/work/shared/corpora/feedparser-tests")
 CONTENT_NS = 'xmlns:content="http://purl.org/rss/1.0/modules/content/"'
@@ -224,14 +229,6 @@ def test_a_failing_fast_path_falls_back_to_feedparser(monkeypatch: pytest.Monkey
 
 
 # ---- links and GUIDs that need no join ------------------------------------------------------------
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-import feedparser.mixin  # noqa: E402
-import feedparser.urls  # noqa: E402
-
-from monitor.plain_rss import _Reader, _repaired  # noqa: E402
 
 BASES = ["http://127.0.0.1:8080/feeds/news.xml", "https://site.example/a/b/", "https://x.example/f?q=1", ""]
 
