@@ -73,9 +73,9 @@ class EntryBatch:
         self.facts.refs.put(ArticleRef(id=article.id, title=article.title, url=article.link,
                                        published=article.published))
 
-    def prime(self, items: list[tuple[FeedEntry, Facts | None]], now: datetime) -> None:
+    def prime(self, items: list[Facts | None]) -> None:
         """Load the series the prepared facts will touch."""
-        self.facts.prime((f, published_day(e, now)) for e, facts in items if facts for f in facts.figures)
+        self.facts.prime(f for facts in items if facts for f in facts.figures)
 
     def settled(self, entry: FeedEntry, feed: str) -> bool:
         """True when storing the entry would change nothing: its article is stored with this content

@@ -19,6 +19,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session
 
 from monitor.extract.models import Contract, Figure
+from monitor.trusted_models import build_trusted
 from rules.events import ArticleRef, ContractEvent, FigureEvent, PeriodRef, SeriesPoint
 from storage import contracts as contract_store
 from storage import series as series_store
@@ -40,15 +41,20 @@ def _same_value(a: float | None, b: float | None) -> bool:
     return abs(a - b) <= SAME_VALUE_TOLERANCE * max(abs(a), abs(b))
 
 
+def _period_kind(figure: Figure) -> str:
+    """The kind of the period `_period_of` gives a figure (without building it)."""
+    p = figure.period
+    return "point" if p is None or p.end is None else p.kind
+
+
 def _period_of(figure: Figure, published: date) -> PeriodRef:
-    # Built without validation: the values are a validated Period's, or the article's date. (This
-    # runs twice for each figure a poll stores.)
+    # Built without validation: the values are a validated Period's, or the article's date.
     if figure.period is None or figure.period.end is None:
         # An undated figure is a point at the article's date: the best a reader can say.
-        return PeriodRef.model_construct(start=published, end=published, label=f"as of {published.isoformat()}",
-                                         kind="point")
+        return build_trusted(PeriodRef, {"start": published, "end": published,
+                                         "label": f"as of {published.isoformat()}", "kind": "point"})
     p = figure.period
-    return PeriodRef.model_construct(start=p.start, end=p.end, label=p.label, kind=p.kind)
+    return build_trusted(PeriodRef, {"start": p.start, "end": p.end, "label": p.label, "kind": p.kind})
 
 
 def _point(obs: series_store.ObservationRow | None, unit: str, articles: "ArticleRefs") -> SeriesPoint | None:
@@ -124,9 +130,9 @@ class FactBatch:
         # Articles stored in this batch: the database holds no source of theirs the batch did not add.
         self.new_article_ids = new_article_ids if new_article_ids is not None else set()
 
-    def prime(self, figures: Iterable[tuple[Figure, date]]) -> None:
-        """Load the series these figures (with their articles' publication dates) belong to."""
-        self.series.prime(_spec(f, _period_of(f, published)).key for f, published in figures)
+    def prime(self, figures: Iterable[Figure]) -> None:
+        """Load the series these figures belong to."""
+        self.series.prime(_spec(f, _period_kind(f)).key for f in figures)
 
     def flush(self) -> None:
         """Write what is still pending (sources); call before the caller's savepoint ends."""
@@ -138,8 +144,8 @@ class FactBatch:
         self.refs.clear()
 
 
-def _spec(figure: Figure, period: PeriodRef) -> series_store.SeriesSpec:
-    return series_store.SeriesSpec(figure.metric, figure.entity or "unknown", figure.unit or "", period.kind)
+def _spec(figure: Figure, period_kind: str) -> series_store.SeriesSpec:
+    return series_store.SeriesSpec(figure.metric, figure.entity or "unknown", figure.unit or "", period_kind)
 
 
 def _shift_year(d: date | None) -> date | None:
@@ -171,7 +177,7 @@ def record_figure(session: Session, article: Article, figure: Figure, now: datet
     cache = batch.series
     published = (article.published or now).date()
     period = _period_of(figure, published)
-    spec = _spec(figure, period)
+    spec = _spec(figure, period.kind)
     series_id = cache.series_id(spec)
     rows = cache.rows(series_id)
     current = rows.current(period.start, period.end)

@@ -234,7 +234,7 @@ def _store(rt: Runtime, feed: FeedConfig, prepared: list[_Prepared], now: dateti
         # One unit of work for the poll: the articles, series and rows the entries need, loaded in
         # bulk up front and kept current as entries are stored (instead of queries per entry and figure).
         batch = EntryBatch(session, feed.name, [item.entry for item in prepared])
-        batch.prime([(item.entry, item.facts) for item in prepared], now)
+        batch.prime([item.facts for item in prepared])
         if not isolate:  # one INSERT for the poll's new articles (a savepoint could not undo it alone)
             batch.insert_new([(item.entry, item.text) for item in prepared if item.facts is not None], feed.lang, now)
         for item in prepared:

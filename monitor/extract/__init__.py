@@ -34,6 +34,7 @@ from .periods import find_periods, resolve
 from .sentences import Sentence, detect_lang, normalize, split_sentences
 from .table import format_table
 from .vocabulary import Vocabulary
+from ..trusted_models import build_trusted
 
 __all__ = ["Contract", "Extractor", "Facts", "Figure", "Period", "detect_lang", "extract", "format_table"]
 
@@ -65,22 +66,6 @@ def _deal_words(lower: str) -> list[int]:
             i = find(w, i + n)
     out.sort()
     return out
-
-
-_FACTS_FIELDS = frozenset(Facts.model_fields)
-_new = object.__new__
-_set = object.__setattr__
-
-
-def _facts(figures: list[Figure], contracts: list[Contract]) -> Facts:
-    """Facts.model_construct(figures=..., contracts=...) without its per-field loop: both lists hold finished models
-    already, so nothing needs validating (as figures.py does for each Figure)."""
-    facts = _new(Facts)
-    _set(facts, "__dict__", {"figures": figures, "contracts": contracts})
-    _set(facts, "__pydantic_fields_set__", set(_FACTS_FIELDS))
-    _set(facts, "__pydantic_extra__", None)
-    _set(facts, "__pydantic_private__", None)
-    return facts
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -209,7 +194,9 @@ class Extractor:
                 figures.extend(self._figures.build(norm, sd, ctx, taken, totals))
             self._carry(sd, ctx, year)
         contracts.extend(finder.flush())
-        return _facts(dedupe(figures, title_span), dedupe_contracts(contracts, title_span))
+        # Both lists hold finished models already: nothing needs validating.
+        return build_trusted(Facts, {"figures": dedupe(figures, title_span),
+                                     "contracts": dedupe_contracts(contracts, title_span)})
 
     @staticmethod
     def _carry(sd: SentenceData, ctx: ArticleContext, year: int | None) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
-from monitor.extract import Extractor, Facts
+from monitor.extract import Extractor, Facts, Figure
 from monitor.extract.contracts import _total_np
+from monitor.trusted_models import build_trusted
+from rules.events import PeriodRef
 
 WINDOWS = [
     "Benchmark C Holding Group Co Ltd signed new contracts",
@@ -28,3 +31,24 @@ def test_facts_equal_a_model_construct() -> None:
     assert facts == plain
     assert facts.model_fields_set == plain.model_fields_set
     assert facts.model_dump_json() == plain.model_dump_json()
+
+
+def test_figures_equal_a_validated_figure() -> None:
+    facts = Extractor().extract("CRRC's revenue rose 3.9 percent to 1.79 trillion yuan between January and November 2024.")
+    assert facts.figures
+    for figure in facts.figures:
+        validated = Figure(**figure.model_dump())
+        assert figure == validated
+        assert figure.model_fields_set == validated.model_fields_set
+        assert figure.model_dump_json() == validated.model_dump_json()
+
+
+def test_build_trusted_equals_model_construct() -> None:
+    values = {"start": date(2024, 1, 1), "end": date(2024, 6, 30), "label": "2024-H1", "kind": "half"}
+    fast = build_trusted(PeriodRef, dict(values))
+    plain = PeriodRef.model_construct(**values)
+    assert fast == plain == PeriodRef(**values)
+    assert fast.model_fields_set == plain.model_fields_set
+    assert fast.model_dump_json() == plain.model_dump_json()
+    assert fast.model_copy(update={"label": "H1"}).label == "H1"  # a real model: copying and updating work
+    assert build_trusted(PeriodRef, dict(values)) is not fast
