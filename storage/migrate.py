@@ -16,7 +16,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest revision under migrations/versions (a test keeps it equal to alembic's head). Every
 # start checks the schema; at this revision nothing needs alembic, which then is never imported
 # (it and Mako would stay resident for the life of the daemon: ~10 MB).
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 
 def _alembic_config(connection: Connection) -> "AlembicConfig":

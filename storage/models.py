@@ -70,7 +70,8 @@ class ArticleSource(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("article_id", "feed"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    article_id: int = Field(foreign_key="article.id", index=True)
+    # Looked up by article through the unique constraint's index (article_id comes first in it).
+    article_id: int = Field(foreign_key="article.id")
     feed: str
     entry_id: str
     seen_at: datetime = Field(default_factory=utcnow)
@@ -122,7 +123,7 @@ class ObservationSource(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("observation_id", "article_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    observation_id: int = Field(foreign_key="observation.id", index=True)
+    observation_id: int = Field(foreign_key="observation.id")  # indexed first in the unique constraint
     article_id: int = Field(foreign_key="article.id")
     quote: str = Field(sa_column=Column(Text))
     seen_at: datetime = Field(default_factory=utcnow)
@@ -154,7 +155,7 @@ class ContractSource(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("contract_id", "article_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    contract_id: int = Field(foreign_key="contract.id", index=True)
+    contract_id: int = Field(foreign_key="contract.id")  # indexed first in the unique constraint
     article_id: int = Field(foreign_key="article.id")
     seen_at: datetime = Field(default_factory=utcnow)
 
@@ -187,7 +188,7 @@ class Delivery(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    alert_id: int = Field(foreign_key="alert.id", index=True)
+    alert_id: int = Field(foreign_key="alert.id")  # indexed first in the unique constraint
     channel: str
     status: str = "pending"  # pending | sending | sent | failed | dead | silenced | digest
     attempts: int = 0

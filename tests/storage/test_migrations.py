@@ -66,3 +66,21 @@ def test_starting_on_an_up_to_date_database_does_not_load_alembic(tmp_path) -> N
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert out.stdout.strip() == "False"
+
+
+def test_lookups_by_a_unique_constraints_leading_column_still_use_an_index(tmp_path) -> None:
+    # 0002 dropped the single-column indexes on these columns: the unique constraints serve them.
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    upgrade(engine)
+    lookups = [("article_source", "article_id"), ("observation_source", "observation_id"),
+               ("contract_source", "contract_id"), ("delivery", "alert_id")]
+    with engine.connect() as conn:
+        indexes = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        plans = {table: " ".join(r[-1] for r in conn.exec_driver_sql(
+                     f"EXPLAIN QUERY PLAN SELECT * FROM {table} WHERE {column} = 1"))
+                 for table, column in lookups}
+    engine.dispose()
+    assert not indexes & {"ix_article_source_article_id", "ix_observation_source_observation_id",
+                          "ix_contract_source_contract_id", "ix_delivery_alert_id"}
+    for (table, column), plan in zip(lookups, plans.values()):
+        assert f"SEARCH {table} USING INDEX sqlite_autoindex_{table}_1 ({column}=?)" in plan, plan
