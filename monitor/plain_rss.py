@@ -53,7 +53,28 @@ _QUERY_ENTITY = re.compile("&([A-Za-z0-9_]+);")
 # seventh of reading an entry.
 _SETTLED_URL = re.compile(r"https?://[^/?#;@\[\]\x00-\x20\x7f]+(?:/[^?#;\x00-\x20\x7f]*)?"
                           r"(?:\?[^#;\x00-\x20\x7f]+)?(?:#[^;\x00-\x20\x7f]+)?", re.ASCII)
+# A relative reference that is one plain path segment (no scheme, slash, query, dot segment...):
+# GUIDs such as "12345" or "story-12345". Joined onto a settled base it only replaces the base's
+# last path segment (see _join_prefix).
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*", re.ASCII)
 _looks_like_html = feedparser.mixin._FeedParserMixin.looks_like_html
+
+
+def _join_prefix(base: str) -> str | None:
+    """What feedparser's join of a plain path segment onto `base` puts before the segment (the base
+    up to its last `/`, without query or fragment); None where the join itself must run (a base
+    that is not settled, or whose path holds dot segments or empty ones, which the join rewrites)."""
+    if not (base.isascii() and _SETTLED_URL.fullmatch(base)):
+        return None
+    start = base.index("//") + 2
+    end = min((i for i in (base.find("?", start), base.find("#", start)) if i != -1), default=len(base))
+    slash = base.find("/", start, end)
+    if slash == -1:
+        return base[:end] + "/"  # no path: the join gives the segment the root path
+    path = base[slash:end]
+    if "//" in path or "/." in path:
+        return None
+    return base[:base.rfind("/", slash, end) + 1]
 
 
 class _Decline(Exception):
@@ -76,6 +97,7 @@ class _Reader:
 
     def __init__(self, base: str, lang: str | None) -> None:
         self.base, self.lang = base, lang
+        self.join_prefix = _join_prefix(base)
         self.path: list[str] = []  # element names from the root
         self.feed: dict[str, Any] = {}
         self.entries: list[dict[str, Any]] = []
@@ -188,6 +210,8 @@ class _Reader:
     def _uri(self, text: str) -> str:
         if not text or (text.isascii() and _SETTLED_URL.fullmatch(text)):
             return text  # what the join (and _repaired, for ASCII) would give
+        if self.join_prefix is not None and _PLAIN_SEGMENT.fullmatch(text):
+            return self.join_prefix + text  # what the join gives, without urllib's general case
         # Looked up at call time: monitor.feedparser_tuning puts a cache in front of it.
         return _repaired(feedparser.mixin._urljoin(self.base, text))
 

@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Update, bindparam, or_, update
+from sqlalchemy import Insert, Update, bindparam, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
@@ -14,11 +14,18 @@ from storage.db import insert_ignoring
 from storage.models import FeedState
 
 
+@functools.cache
+def _new_feed_statement(dialect: str) -> Insert:
+    # Built once (every feed's first poll runs it): a statement built per call costs SQLAlchemy
+    # more than the insert.
+    return insert_ignoring(dialect, FeedState.__table__, "name").values(
+        name=bindparam("feed_name"), url=bindparam("feed_url"), consecutive_errors=0, polls=0)
+
+
 def _insert_ignoring_conflict(session: Session, name: str, url: str) -> None:
     # Two instances may meet a new feed at the same moment: the second insert must not fail.
     conn = session.connection()
-    conn.execute(insert_ignoring(conn.dialect.name, FeedState.__table__, "name").values(
-        name=name, url=url, consecutive_errors=0, polls=0))
+    conn.execute(_new_feed_statement(conn.dialect.name), {"feed_name": name, "feed_url": url})
 
 
 def get_feed_state(session: Session, name: str, url: str) -> FeedState:

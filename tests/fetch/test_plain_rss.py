@@ -230,7 +230,10 @@ def test_a_failing_fast_path_falls_back_to_feedparser(monkeypatch: pytest.Monkey
 
 # ---- links and GUIDs that need no join ------------------------------------------------------------
 
-BASES = ["http://127.0.0.1:8080/feeds/news.xml", "https://site.example/a/b/", "https://x.example/f?q=1", ""]
+BASES = ["http://127.0.0.1:8080/feeds/news.xml", "https://site.example/a/b/", "https://x.example/f?q=1", "",
+         "http://h.example", "http://h.example?q=1#top", "https://h.example/a/./b.xml", "https://h.example/a/../b/",
+         "http://h.example//x/y", "HTTP://h.example/x", "http://h.example/a;p/b", "http://u@h.example/a/b",
+         "http://h.example/.well-known/feed", "http://h.example/a/b.xml#frag/x"]
 
 
 @settings(max_examples=3000, deadline=None)
@@ -252,3 +255,17 @@ def test_a_plain_absolute_link_is_not_joined_at_all(monkeypatch: pytest.MonkeyPa
         assert reader._uri(url) == url
     with pytest.raises(AssertionError):  # a relative one is
         reader._uri("2025/a.html")
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_a_plain_relative_guid_reads_as_feedparsers_join_gives_it(base: str) -> None:
+    reader = _Reader(base, None)
+    for ref in ["12345", "story-12345", "a.html", "a..b", "_x", "~u", "-", ".x", ".", "..", "a/b", "a:b", "a?b"]:
+        assert reader._uri(ref) == _repaired(feedparser.urls._urljoin(base, ref)), (base, ref)
+
+
+def test_a_plain_relative_guid_on_a_settled_base_is_not_joined(monkeypatch: pytest.MonkeyPatch) -> None:
+    reader = _Reader(BASES[0], None)
+    monkeypatch.setattr(feedparser.mixin, "_urljoin", lambda base, uri: pytest.fail(f"joined {uri}"))
+    assert reader._uri("story-12345") == "http://127.0.0.1:8080/feeds/story-12345"
+    assert _Reader("https://h.example/a/../b/", None).join_prefix is None  # the join rewrites that path
