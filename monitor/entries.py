@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -15,6 +16,9 @@ TRACKING_PARAMS = frozenset({
     "share_from", "sharer_shareid", "sharer_sharetime", "ref_src", "cmpid", "ncid", "ocid", "rss",
 })
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# A link already in canonical form: lower-case scheme and host name, no port, credentials, query or
+# fragment, a path, nothing urllib would strip or re-split. Most article links are such.
+_CANONICAL = re.compile(r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*/[^?#\x00-\x20\x7f]*", re.ASCII)
 
 
 def _is_tracking(key: str) -> bool:
@@ -30,6 +34,13 @@ def normalise_link(url: str) -> str:
     absolute http(s) URLs come back stripped but otherwise unchanged.
     """
     url = (url or "").strip()
+    if url.isascii() and _CANONICAL.fullmatch(url):
+        return url  # what _normalised would give
+    return _normalised(url)
+
+
+def _normalised(url: str) -> str:
+    """`normalise_link` of a stripped URL, step by step."""
     try:
         parts = urlsplit(url)
         port = parts.port

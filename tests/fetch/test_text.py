@@ -5,8 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import monitor.article_text as article_text
+import monitor.entries as entries
 from monitor.article_text import FullTextCache, choose_charset, decode_html, fetch_full_text, html_to_text, plain_to_text
 from monitor.entries import content_hash, make_entry_id, normalise_link
 from monitor.fetch import next_poll_delay
@@ -91,6 +94,22 @@ def test_plain_to_text_keeps_lines_and_drops_script():
 ])
 def test_normalise_link(url, expected):
     assert normalise_link(url) == expected
+
+
+@settings(max_examples=3000, deadline=None)
+@given(scheme=st.sampled_from(["http://", "https://", "HTTP://", "https:", "ftp://", ""]),
+       host=st.text(alphabet="aZ1.-:@[]_\u00e9", max_size=10),
+       rest=st.text(alphabet="a1/?#=&;.%:@ \t\n\x00\x7f\u00e9", max_size=16))
+def test_a_canonical_link_skips_the_steps_and_gets_what_they_give(scheme, host, rest):
+    url = scheme + host + rest
+    assert normalise_link(url) == entries._normalised(url.strip())
+
+
+def test_a_canonical_link_is_not_split_at_all(monkeypatch):
+    monkeypatch.setattr(entries, "urlsplit", lambda url: pytest.fail(f"split {url}"))
+    assert normalise_link("https://news.example.com/2025/01/a-story.html") == "https://news.example.com/2025/01/a-story.html"
+    with pytest.raises(pytest.fail.Exception):
+        normalise_link("https://news.example.com/a?utm_source=x")
 
 
 def test_normalise_link_is_idempotent():
