@@ -52,3 +52,17 @@ def test_build_trusted_equals_model_construct() -> None:
     assert fast.model_dump_json() == plain.model_dump_json()
     assert fast.model_copy(update={"label": "H1"}).label == "H1"  # a real model: copying and updating work
     assert build_trusted(PeriodRef, dict(values)) is not fast
+
+
+def test_an_article_ref_equals_a_validated_one() -> None:
+    from datetime import datetime, timezone
+
+    from monitor.ingest import _article_ref
+    from rules.events import ArticleRef
+    from storage.articles import KnownArticle
+
+    known = KnownArticle(7, "uid-7", "https://x.example/7", "h", "Title", datetime(2024, 12, 2, tzinfo=timezone.utc))
+    for feed in ("f", None):
+        ref = _article_ref(known, feed)
+        assert ref == ArticleRef(id=7, title="Title", url="https://x.example/7", feed=feed, published=known.published)
+        assert ref.model_dump_json() == ArticleRef.model_validate(ref.model_dump()).model_dump_json()
