@@ -7,7 +7,7 @@
     by default records baselines, so no rule is evaluated. The feeds are plain RSS 2.0, so the
     daemon reads them with monitor.plain_rss, in its own process (workers extract), not feedparser.
     One run's ratio swings on a machine with shared cores, so (b) runs BENCH_FIRST_POLL_RUNS times
-    (3), each on a fresh database (the later ones after (c)), and prints each run and the median;
+    (5), each on a fresh database (the later ones after (c)), and prints each run and the median;
 (b2) then each feed publishes 20 more entries (later periods): a poll that builds every figure's rule
     event with its baselines, runs three rules (new period, a drop, a revision) and stores the alerts;
 (c) resident memory over repeated full 304 polls (10,000 feed polls), to show it does not grow.
@@ -37,7 +37,7 @@ FEEDS = int(os.environ.get("BENCH_FEEDS", "1000"))
 ENTRIES = 20
 WORKERS = 16
 PROCESSES = os.environ.get("BENCH_PROCESSES", "auto")  # [fetch] processes: "auto", or a number
-FIRST_POLL_RUNS = int(os.environ.get("BENCH_FIRST_POLL_RUNS", "3"))  # (b) runs, each on a fresh database
+FIRST_POLL_RUNS = int(os.environ.get("BENCH_FIRST_POLL_RUNS", "5"))  # (b) runs, each on a fresh database
 
 # Each feed reports on its own company, each entry on its own period, as real news does.
 SENTENCES = [
