@@ -19,9 +19,9 @@ from .contracts import TotalHint
 from .fx import CurrencyTable
 from .gazetteer import EntityMention
 from .models import Figure, Period
-from ..trusted_models import build_trusted
 from .periods import shift_year
 from .vocabulary import MetricMention, Vocabulary, snake_case
+from ..trusted_models import build_trusted
 
 _BOUNDARY = re.compile(r"[;；。]|\bwhile\b|\bwhereas\b|\bbut\b")
 # "rose 3.9 percent to 1.79 trillion yuan", "增长5%至100亿元": the level a rate leads to.
@@ -158,7 +158,7 @@ class FigureBuilder:
                 if basis == "unspecified" and period is not None and period.kind in ("ytd", "year"):
                     # Growth of a year or a January-to-date total can only be against the same span a year before.
                     basis = "yoy"
-            # Every field is typed by construction here; model_construct skips re-validating them.
+            # Every field is typed by construction here: nothing needs re-validating.
             figures.append(build_trusted(Figure, {
                 "metric": metric or "unspecified", "metric_text": metric_text or "", "entity": entity, "value": value,
                 "unit": unit, "usd_value": usd, "qualifier": (level or rate).qualifier if (level or rate) else None,
