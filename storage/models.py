@@ -95,8 +95,8 @@ class Observation(SQLModel, table=True):
 
     __tablename__ = "observation"
     __table_args__ = (
+        # Also the index for reading a series (series_id leads); its rows are few enough to sort.
         UniqueConstraint("series_id", "period_start", "period_end", "value_key"),
-        Index("ix_observation_series_period", "series_id", "period_end"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -73,7 +73,7 @@ def test_lookups_by_a_unique_constraints_leading_column_still_use_an_index(tmp_p
     engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     upgrade(engine)
     lookups = [("article_source", "article_id"), ("observation_source", "observation_id"),
-               ("contract_source", "contract_id"), ("delivery", "alert_id")]
+               ("contract_source", "contract_id"), ("delivery", "alert_id"), ("observation", "series_id")]
     with engine.connect() as conn:
         indexes = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
         plans = {table: " ".join(r[-1] for r in conn.exec_driver_sql(
@@ -81,6 +81,6 @@ def test_lookups_by_a_unique_constraints_leading_column_still_use_an_index(tmp_p
                  for table, column in lookups}
     engine.dispose()
     assert not indexes & {"ix_article_source_article_id", "ix_observation_source_observation_id",
-                          "ix_contract_source_contract_id", "ix_delivery_alert_id"}
+                          "ix_contract_source_contract_id", "ix_delivery_alert_id", "ix_observation_series_period"}
     for (table, column), plan in zip(lookups, plans.values()):
         assert f"SEARCH {table} USING INDEX sqlite_autoindex_{table}_1 ({column}=?)" in plan, plan

@@ -1,7 +1,9 @@
 """drop indexes that duplicate the leading column of a unique constraint
 
-Each of these columns comes first in a unique constraint of its table, whose index already serves
-lookups by it alone. The extra index only cost an insert per row (several per stored article).
+Each of these indexes leads with the column that comes first in a unique constraint of its table,
+whose index already serves lookups by it. The extra index only cost an insert per row (several per
+stored article). ix_observation_series_period also ordered a series' rows by period: a series holds
+few enough rows to sort them.
 
 Revision ID: 0002
 Revises: 0001
@@ -15,12 +17,13 @@ down_revision = '0001'
 branch_labels = None
 depends_on = None
 
-# (index, table, column): each column leads a unique constraint of its table.
+# (index, table, columns): the first column leads a unique constraint of its table.
 _REDUNDANT = [
-    ('ix_article_source_article_id', 'article_source', 'article_id'),
-    ('ix_observation_source_observation_id', 'observation_source', 'observation_id'),
-    ('ix_contract_source_contract_id', 'contract_source', 'contract_id'),
-    ('ix_delivery_alert_id', 'delivery', 'alert_id'),
+    ('ix_article_source_article_id', 'article_source', ['article_id']),
+    ('ix_observation_source_observation_id', 'observation_source', ['observation_id']),
+    ('ix_contract_source_contract_id', 'contract_source', ['contract_id']),
+    ('ix_delivery_alert_id', 'delivery', ['alert_id']),
+    ('ix_observation_series_period', 'observation', ['series_id', 'period_end']),
 ]
 
 
@@ -30,5 +33,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for index, table, column in _REDUNDANT:
-        op.create_index(index, table, [column], unique=False)
+    for index, table, columns in _REDUNDANT:
+        op.create_index(index, table, columns, unique=False)
