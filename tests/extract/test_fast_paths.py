@@ -1,14 +1,16 @@
-"""Shortcuts taken for speed give exactly what the plain code they replace gives."""
+"""Shortcuts taken for speed give exactly what the plain code they replace gives (extractor, trusted models)."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, timezone
 
 from monitor.extract import Extractor, Facts, Figure
 from monitor.extract.contracts import _total_np
+from monitor.ingest import _article_ref
 from monitor.trusted_models import build_trusted
-from rules.events import PeriodRef
+from rules.events import ArticleRef, PeriodRef
+from storage.articles import KnownArticle
 
 WINDOWS = [
     "Benchmark C Holding Group Co Ltd signed new contracts",
@@ -55,12 +57,6 @@ def test_build_trusted_equals_model_construct() -> None:
 
 
 def test_an_article_ref_equals_a_validated_one() -> None:
-    from datetime import datetime, timezone
-
-    from monitor.ingest import _article_ref
-    from rules.events import ArticleRef
-    from storage.articles import KnownArticle
-
     known = KnownArticle(7, "uid-7", "https://x.example/7", "h", "Title", datetime(2024, 12, 2, tzinfo=timezone.utc))
     for feed in ("f", None):
         ref = _article_ref(known, feed)

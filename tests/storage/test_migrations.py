@@ -69,7 +69,7 @@ def test_starting_on_an_up_to_date_database_does_not_load_alembic(tmp_path) -> N
 
 
 def test_lookups_by_a_unique_constraints_leading_column_still_use_an_index(tmp_path) -> None:
-    # 0002 dropped the single-column indexes on these columns: the unique constraints serve them.
+    # 0002 dropped the indexes that led with these columns: the unique constraints serve them.
     engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     upgrade(engine)
     lookups = [("article_source", "article_id"), ("observation_source", "observation_id"),
