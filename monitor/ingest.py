@@ -17,8 +17,7 @@ from monitor.config import Config, FeedConfig
 from monitor.extract import Extractor
 from monitor.extract.models import Facts
 from monitor.feeds import FeedEntry
-from monitor.observe import FactBatch, describe_figure, record_figure, store_contract
-from monitor.trusted_models import build_trusted
+from monitor.observe import FactBatch, article_ref, describe_figure, record_figure, store_contract
 from rules.engine import RuleEngine
 from rules.events import ArticleEvent, ArticleRef, Decision, Event
 from storage import articles as article_store
@@ -71,7 +70,7 @@ class EntryBatch:
 
     def remember(self, article: article_store.KnownArticle) -> None:
         """Keep the reference of an article this batch stored: baselines of later entries may point at it."""
-        self.facts.refs.put(_article_ref(article, None))
+        self.facts.refs.put(article_ref(article))
 
     def prime(self, items: list[Facts | None]) -> None:
         """Load the series the prepared facts will touch."""
@@ -96,12 +95,6 @@ class EntryBatch:
         self.facts.new_article_ids = self.articles.new_ids
         self.facts.reset()
         self.fresh = {}
-
-
-def _article_ref(article: Article | article_store.KnownArticle, feed: str | None) -> ArticleRef:
-    """The rule events' reference to a stored article (built unchecked: every value comes from a typed row)."""
-    return build_trusted(ArticleRef, {"id": article.id, "title": article.title, "url": article.link, "feed": feed,
-                                      "published": article.published})
 
 
 def _known(entry: FeedEntry, feed_lang: str | None) -> article_store.KnownArticle:
@@ -224,7 +217,7 @@ def ingest_entry(
     outcome = EntryOutcome(status=status)
     if status not in ("new", "updated"):
         return outcome
-    ref = _article_ref(article, feed.name)
+    ref = article_ref(article, feed.name)
     if facts is None:
         facts = prepare_facts(extractor, entry, text, article.lang, now)
     stored = store_facts(session, facts, article, ref, now, batch.facts, describe=alerting)

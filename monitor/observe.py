@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
@@ -67,6 +68,14 @@ def _point(obs: series_store.ObservationRow | None, unit: str, articles: "Articl
     )
 
 
+def article_ref(article: Any, feed: str | None = None) -> ArticleRef:
+    """The rule events' reference to a stored article: `article` is a typed row of it (an Article,
+    a storage.articles.KnownArticle or a selected row with id, title, link and published), so the
+    reference is built unchecked."""
+    return build_trusted(ArticleRef, {"id": article.id, "title": article.title, "url": article.link, "feed": feed,
+                                      "published": article.published})
+
+
 _ARTICLES = Article.__table__
 _ARTICLE_REFS = sa_select(_ARTICLES.c.id, _ARTICLES.c.title, _ARTICLES.c.link, _ARTICLES.c.published).where(
     _ARTICLES.c.id.in_(bindparam("ids", expanding=True)))
@@ -95,11 +104,11 @@ class ArticleRefs:
         for article_id in list(missing):  # an article loaded in this session: as session.get would see it
             art = identity.get(identity_key(Article, article_id))
             if art is not None:
-                self._cache[article_id] = ArticleRef(id=art.id, title=art.title, url=art.link, published=art.published)
+                self._cache[article_id] = article_ref(art)
                 missing.discard(article_id)
         if missing:  # read through the connection (Core): everything this needs is flushed already
             for r in self._session.connection().execute(_ARTICLE_REFS, {"ids": sorted(missing)}):
-                self._cache[r.id] = ArticleRef(id=r.id, title=r.title, url=r.link, published=r.published)
+                self._cache[r.id] = article_ref(r)
 
     def put(self, ref: ArticleRef) -> None:
         """Remember the reference of an article just stored."""

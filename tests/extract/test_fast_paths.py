@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 
 from monitor.extract import Extractor, Facts, Figure
 from monitor.extract.contracts import _total_np
-from monitor.ingest import _article_ref
+from monitor.observe import article_ref
 from monitor.trusted_models import build_trusted
 from rules.events import ArticleRef, PeriodRef
 from storage.articles import KnownArticle
@@ -59,6 +59,6 @@ def test_build_trusted_equals_model_construct() -> None:
 def test_an_article_ref_equals_a_validated_one() -> None:
     known = KnownArticle(7, "uid-7", "https://x.example/7", "h", "Title", datetime(2024, 12, 2, tzinfo=timezone.utc))
     for feed in ("f", None):
-        ref = _article_ref(known, feed)
+        ref = article_ref(known, feed)
         assert ref == ArticleRef(id=7, title="Title", url="https://x.example/7", feed=feed, published=known.published)
         assert ref.model_dump_json() == ArticleRef.model_validate(ref.model_dump()).model_dump_json()
